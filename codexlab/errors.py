@@ -1,0 +1,122 @@
+"""The exceptions codexlab raises: every one is a `CodexError` and the matching built-in.
+
+Messages are one sentence that says the problem, names in backticks, then the fix. Errors that
+happened at a place in a scroll carry `line` and `column` (1-based) and render them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "CodexError",
+    "CodexSyntaxError",
+    "CodexNameError",
+    "CodexTypeError",
+    "CodexValueError",
+    "CodexConfigError",
+    "ContractError",
+    "StoreError",
+    "ResourceError",
+    "BackendError",
+    "RewriteError",
+    "did_you_mean",
+]
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """Return `` (did you mean `x`?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+class CodexError(Exception):
+    """Base class of every codexlab error; optionally located at a line and column of a scroll."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(self._located(message))
+
+    def _located(self, message: str) -> str:
+        if self.line is None:
+            return message
+        where = f"line {self.line}" + (f", column {self.column}" if self.column is not None else "")
+        return f"{message} ({where})"
+
+    def _render_traceback_(self) -> list[str]:
+        """One or two clean lines for IPython instead of a full traceback."""
+        return [f"{type(self).__name__}: {self}"]
+
+
+class CodexSyntaxError(CodexError, SyntaxError):
+    """A scroll that does not parse: line, column, the source line with a caret, what was expected."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int,
+        column: int,
+        source_line: str = "",
+        expected: tuple[str, ...] = (),
+    ) -> None:
+        self.source_line = source_line
+        self.expected = expected
+        CodexError.__init__(self, message, line=line, column=column)
+        # SyntaxError's own attributes, so tools that know SyntaxError show the place too.
+        self.msg = message
+        self.lineno = line
+        self.offset = column
+        self.text = source_line
+        self.filename = "<codex>"
+
+    @property
+    def caret(self) -> str:
+        """The source line and a caret under the offending column."""
+        return f"{self.source_line}\n{' ' * max((self.column or 1) - 1, 0)}^"
+
+    def __str__(self) -> str:
+        head = f"{self.message} (line {self.line}, column {self.column})"
+        return f"{head}\n{self.caret}" if self.source_line else head
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"CodexSyntaxError: {self}"]
+
+
+class CodexNameError(CodexError, NameError):
+    """A name that is not defined in the scroll or its container."""
+
+
+class CodexTypeError(CodexError, TypeError):
+    """A glyph applied to the wrong kind of value (curl of a 2-D scalar, ...)."""
+
+
+class CodexValueError(CodexError, ValueError):
+    """A value outside what an operation accepts."""
+
+
+class CodexConfigError(CodexError, ValueError):
+    """A bad flag name or value, or a bad configuration entry."""
+
+
+class ContractError(CodexError, ValueError):
+    """A payload that does not validate against its contract."""
+
+
+class StoreError(CodexError, RuntimeError):
+    """The beam store could not do what was asked; nothing was written."""
+
+
+class ResourceError(CodexError, MemoryError):
+    """A request larger than the configured limits (grid points, bytes, iterations)."""
+
+
+class BackendError(CodexError, RuntimeError):
+    """A kernel or backend that is missing or disabled."""
+
+
+class RewriteError(CodexError, RuntimeError):
+    """The rewrite engine could not reach a fixpoint within its step cap."""
