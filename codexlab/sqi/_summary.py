@@ -1,0 +1,115 @@
+"""Reading beam summaries and op facts shared by scoring and SoulLaw: numbers, norms, derivative orders."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "DERIVATIVE_ORDER",
+    "STATE_OPS",
+    "as_float",
+    "beam_field",
+    "derivative_order",
+    "effective_growth_limit",
+    "min_spacing",
+    "summary_norm",
+]
+
+#: How many powers of 1/h an op can add to a norm: Δ and □ are second derivatives, ∇ ∇· ∇× d/dt ∂
+#: first derivatives; every other op is order 0 (its growth limit is not scaled).
+DERIVATIVE_ORDER: dict[str, int] = {
+    "Δ": 2,
+    "lap": 2,
+    "□": 2,
+    "dalembert": 2,
+    "∇": 1,
+    "grad": 1,
+    "∇·": 1,
+    "div": 1,
+    "∇×": 1,
+    "curl": 1,
+    "d/dt": 1,
+    "ddt": 1,
+    "∂x": 1,
+    "∂y": 1,
+    "∂z": 1,
+    "∂t": 1,
+    "dx": 1,
+    "dy": 1,
+    "dz": 1,
+    "dt": 1,
+}
+
+#: Ops whose result is a state that must have norm 1 (glyphs and their ASCII names).
+STATE_OPS: frozenset[str] = frozenset({"⊕", "⊖", "↔", "⧖", "superpose", "cancel", "entangle", "collapse"})
+
+
+def as_float(value: Any) -> float | None:
+    """A summary number as a float: floats, ints, and the `'nan'`/`'inf'` text summaries use; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def summary_norm(result: Mapping[str, Any]) -> float | None:
+    """A beam result's size: its `norm`, else |value| of a number (real or `[re, im]`); None if neither."""
+    norm = as_float(result.get("norm"))
+    if norm is not None:
+        return norm
+    value = result.get("value")
+    if isinstance(value, list | tuple) and len(value) == 2:
+        parts = [as_float(v) for v in value]
+        if parts[0] is not None and parts[1] is not None:
+            return math.hypot(parts[0], parts[1])
+        return None
+    number = as_float(value)
+    return abs(number) if number is not None else None
+
+
+def beam_field(beam: Any, name: str, default: Any = None) -> Any:
+    """A field of a BeamEvent or of a beam dict."""
+    if isinstance(beam, Mapping):
+        return beam.get(name, default)
+    return getattr(beam, name, default)
+
+
+def derivative_order(op: str | None) -> int:
+    """The derivative order of an op (0 when it is not a derivative)."""
+    return DERIVATIVE_ORDER.get(op or "", 0)
+
+
+def min_spacing(spacing: float | Iterable[float] | None) -> float | None:
+    """The smallest positive grid spacing of a number or a per-axis sequence (None when unknown)."""
+    if spacing is None:
+        return None
+    values = [float(spacing)] if isinstance(spacing, int | float) else [float(h) for h in spacing]
+    positive = [h for h in values if math.isfinite(h) and h > 0]
+    return min(positive) if positive else None
+
+
+def effective_growth_limit(
+    growth_limit: float, op: str | None, spacing: float | Iterable[float] | None
+) -> float:
+    """G = growth_limit · h^(−order): a derivative may grow a norm by 1/h per order.
+
+    Without a spacing the plain limit is used — stricter, so a missing context never loosens the law.
+    """
+    order = derivative_order(op)
+    h = min_spacing(spacing)
+    if order == 0 or h is None:
+        return float(growth_limit)
+    return float(growth_limit) * h ** (-order)
