@@ -14,6 +14,8 @@ boundary point is more than `BOUNDARY_FACTOR` times its energy per interior poin
 
 from __future__ import annotations
 
+import functools
+
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -212,6 +214,12 @@ def _on_grid(values: Any, grid: Grid) -> np.ndarray:
     return arr
 
 
+@functools.lru_cache(maxsize=256)
+def _lambdified(free: tuple[sympy.Symbol, ...], entries: tuple[sympy.Expr, ...]) -> Any:
+    """Compiled NumPy function of an exact form (cached: the same statement is scored every run)."""
+    return sympy.lambdify(free, list(entries), modules="numpy", cse=True)
+
+
 def _exact_at(exact: Any, grid: Grid, indices: tuple[np.ndarray, ...], lead: tuple[int, ...]) -> np.ndarray:
     """The exact expression evaluated only at the indexed points (t = 0 when t is free and not an axis)."""
     if isinstance(exact, sympy.MatrixBase):
@@ -239,7 +247,7 @@ def _exact_at(exact: Any, grid: Grid, indices: tuple[np.ndarray, ...], lead: tup
             f"{did_you_mean(unknown[0], grid.names)}; bind it to a number first."
         )
     points = {a.name: a.coords[idx] for a, idx in zip(grid.axes, indices, strict=True)}
-    fn = sympy.lambdify(free, entries, modules="numpy", cse=True)
+    fn = _lambdified(tuple(free), tuple(entries))
     count = indices[0].size
     with np.errstate(all="ignore"):
         parts = [np.asarray(p) for p in fn(*(points[s.name] for s in free))]

@@ -1,0 +1,71 @@
+"""Pipeline overhead: parse → rewrite → schedule → execute → score/vet → persist, per cell.
+
+Measures, in one run on this machine:
+- a trivial 64² cell, cold (first run: imports, JIT) and warm (median of repeats), against the
+  kernel time inside it — the difference is the pipeline's overhead;
+- a 1024² Laplacian cell: kernel time vs the whole pipeline.
+Prints a markdown table. Usage: `python benchmarks/pipeline_bench.py [--repeats N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def _kernel_ms(run: object, token: str) -> float:
+    return sum(
+        float(b.result.get("duration_ms", 0.0))
+        for b in run.beams  # type: ignore[attr-defined]
+        if b.token == token and b.stage in ("wave", "symbolic")
+    )
+
+
+def bench(repeats: int) -> list[tuple[str, float, str]]:
+    from codexlab.runtime import Lab
+
+    rows: list[tuple[str, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        lab = Lab(home=Path(tmp) / "home", flags={"COST_THRESHOLD": 0.0})
+        setup = "@grid x:-1..1:64, y:-1..1:64\nψ := gaussian(x, y, σ=0.2)\n"
+        started = time.perf_counter()
+        lab.run(setup + "L = Δψ")
+        rows.append(("trivial 64² cell, cold (first run)", (time.perf_counter() - started) * 1e3, ""))
+        totals, kernels = [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            run = lab.run("L = Δψ")
+            totals.append((time.perf_counter() - t0) * 1e3)
+            kernels.append(_kernel_ms(run, "Δ"))
+        warm, kern = statistics.median(totals), statistics.median(kernels)
+        rows.append(("trivial 64² cell, warm (median)", warm, f"kernel {kern:.2f} ms"))
+        rows.append(("pipeline overhead per trivial cell", warm - kern, "target < 30 ms"))
+
+        lab.run("@grid x:-1..1:1024, y:-1..1:1024\nφ := gaussian(x, y, σ=0.2)\nK = Δφ")
+        totals, kernels = [], []
+        for _ in range(max(3, repeats // 3)):
+            t0 = time.perf_counter()
+            run = lab.run("K = Δφ")
+            totals.append((time.perf_counter() - t0) * 1e3)
+            kernels.append(_kernel_ms(run, "Δ"))
+        total, kern = statistics.median(totals), statistics.median(kernels)
+        rows.append(("1024² Δ cell, whole pipeline (median)", total, f"kernel {kern:.2f} ms ({kern / total:.0%})"))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    rows = bench(args.repeats)
+    print("| measurement | ms | note |")
+    print("|---|---:|---|")
+    for name, ms, note in rows:
+        print(f"| {name} | {ms:.2f} | {note} |")
+
+
+if __name__ == "__main__":
+    main()

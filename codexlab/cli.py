@@ -1,0 +1,213 @@
+"""The `codexlab` command: run scrolls, show flags, export schemas, replay and verify beams."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CodexError
+
+__all__ = ["main"]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .lang.parser import parse
+    from .photon.adapter import codex_to_photon_ast
+    from .photon.printing import to_unicode
+    from .photon.ir import PExpr, PNode, walk
+    from .runtime import Lab
+    from .runtime.run import describe_value
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CodexError(f"`{path}` is not a file; pass the path of a `.codex` scroll.")
+    code = path.read_text(encoding="utf-8")
+    lab = Lab(home=args.home)
+    run = lab.run(code, container=args.container)
+    if args.json:
+        print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
+        return 0
+    program = codex_to_photon_ast(parse(code))
+    print(f"scroll {path} · {len(run.statements)} statements")
+    for text, stmt in zip(run.statements, program.statements, strict=False):
+        print(f"  {text}")
+        expr = getattr(stmt, "expr", None)
+        if isinstance(expr, PNode):
+            nodes = sum(1 for _ in walk(expr))
+            label = "" if isinstance(stmt, PExpr) else ""
+            print(f"      Photon IR{label}: {to_unicode(expr)}   [{expr.id[:12]} · {nodes} nodes]")
+    print()
+    print("values:")
+    for name, value in run.values.items():
+        print(f"  {name} = {describe_value(value)}")
+    for name, d in run.derivations.items():
+        print(f"derivation of {name}:")
+        for line in str(d).splitlines():
+            print(f"  {line}")
+    stages: dict[str, int] = {}
+    for b in run.beams:
+        stages[b.stage] = stages.get(b.stage, 0) + 1
+    print(f"beams: {len(run.beams)} persisted ({', '.join(f'{k} {v}' for k, v in sorted(stages.items()))})")
+    for b in run.beams:
+        if b.stage in ("ingest", "collapse", "entangle", "loop"):
+            print(f"  {b.stage:8s} {b.token:4s} {b.beam_id}")
+    for eid in run.eids:
+        print(f"eid: {eid}")
+    print(f"GHX replay id: {run.ghx_id}")
+    if run.qfc_id:
+        print(f"QFC id: {run.qfc_id}")
+    return 0
+
+
+def _json_value(value: Any) -> dict[str, Any]:
+    import xarray as xr
+
+    from .runtime.summary import summarize_array
+
+    if isinstance(value, xr.DataArray):
+        return {"kind": "vector" if "component" in value.dims else "field", **summarize_array(value.values)}
+    name = type(value).__name__
+    if name == "Measurement":
+        return {
+            "kind": "measurement",
+            "outcome": [float(c) for c in value.outcome],
+            "probability": float(value.probability),
+            "key": value.key if isinstance(value.key, (str, list)) else str(value.key),
+            "mode": value.mode,
+            "sigma": float(value.sigma),
+        }
+    if name == "EntangledPair":
+        return {"kind": "pair", "schmidt_rank": int(value.schmidt_rank), "entropy_bits": float(value.entropy_bits)}
+    if isinstance(value, complex):
+        return {"kind": "number", "value": [value.real, value.imag]}
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return {"kind": "number", "value": float(value)}
+    return {"kind": type(value).__name__, "value": str(value)}
+
+
+def run_to_json(run: Any) -> dict[str, Any]:
+    """The JSON form of a `Run` for `codexlab run --json`."""
+    from .photon.printing import to_unicode
+
+    return {
+        "run_id": run.run_id,
+        "container": run.container_id,
+        "values": {k: _json_value(v) for k, v in run.values.items()},
+        "derivations": {
+            k: [{"rule": s.rule, "before": to_unicode(s.before), "after": to_unicode(s.after)} for s in d.steps]
+            for k, d in run.derivations.items()
+        },
+        "beams": run.beam_ids,
+        "eids": run.eids,
+        "ghx_id": run.ghx_id,
+        "qfc_id": run.qfc_id,
+    }
+
+
+def _cmd_flags(args: argparse.Namespace) -> int:
+    from .flags import format_flags_table, resolve_flags
+
+    print(format_flags_table(resolve_flags()))
+    return 0
+
+
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    from .contracts import export_schemas
+
+    written = export_schemas(Path(args.dest))
+    print(f"wrote {len(written)} schemas into {args.dest}")
+    for p in written:
+        print(f"  {p}")
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from .runtime import Lab
+
+    lab = Lab(home=args.home)
+    for b in lab.replay(args.ref, n=args.n):
+        eid = f" {b.eid}" if b.eid else ""
+        print(f"{b.timestamp}  {b.stage:8s} {b.token:4s} {b.beam_id}{eid}")
+    return 0
+
+
+def _cmd_lineage(args: argparse.Namespace) -> int:
+    from .runtime import Lab
+
+    lab = Lab(home=args.home)
+    for b in lab.lineage(args.beam, direction=args.direction):
+        print(f"{b.timestamp}  {b.stage:8s} {b.token:4s} {b.beam_id}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .runtime import Lab
+
+    lab = Lab(home=args.home)
+    problems = lab.store.verify_chain(args.run)
+    if problems:
+        print(f"hash chain broken: {problems[0]}")
+        for p in problems[1:]:
+            print(f"  also: {p}")
+        return 1
+    print("hash chain intact")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `codexlab`."""
+    parser = argparse.ArgumentParser(prog="codexlab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run a .codex scroll through the pipeline")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the run as JSON")
+    p.add_argument("--container", "-c", default=None)
+    p.add_argument("--home", default=None, help="codexlab home (default $CODEXLAB_HOME or ./.codexlab)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("flags", help="show each feature flag, its value and where it came from")
+    p.set_defaults(func=_cmd_flags)
+
+    p = sub.add_parser("schemas", help="export the payload JSON Schemas")
+    p.add_argument("--dest", default="data/schemas")
+    p.set_defaults(func=_cmd_schemas)
+
+    p = sub.add_parser("replay", help="the newest beams of an eid or a run (GHX id)")
+    p.add_argument("ref")
+    p.add_argument("-n", type=int, default=10)
+    p.add_argument("--home", default=None)
+    p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("lineage", help="ancestors or descendants of a beam")
+    p.add_argument("beam")
+    p.add_argument("--direction", choices=("ancestors", "descendants"), default="ancestors")
+    p.add_argument("--home", default=None)
+    p.set_defaults(func=_cmd_lineage)
+
+    p = sub.add_parser("verify", help="check the per-run hash chain of the stored beams")
+    p.add_argument("--run", default=None, help="one run id (default: every run)")
+    p.add_argument("--home", default=None)
+    p.set_defaults(func=_cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `codexlab` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CodexError as err:
+        print(f"{type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Governance inside a cell: score each statement's beams (SQI) and vet them (SoulLaw, fail-closed).
+
+Scoring and vetting run per statement, before its name is bound, so a vetoed value is never bound
+and the statements that use it are not computed. Score events and verdict records are published
+once the cell has committed (`Lab.run`), so a failed cell leaves only its error beam.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..contracts import BeamEvent
+from ..errors import ResourceError
+from ..qwave.grid import Grid
+from ..sqi import (
+    DriftReport,
+    SoulLawConfig,
+    Verdict,
+    beam_entropies,
+    check_resources,
+    discretization_drift,
+    process_beams,
+    vet,
+    verdict_of,
+)
+from ..sqi.scoring import SCORED_STAGES
+
+__all__ = ["Governance", "StatementVerdict", "DERIVATIVE_ORDER"]
+
+#: Derivative order per glyph: drift of a derivative is measured against h^−order · ‖input‖.
+DERIVATIVE_ORDER = {"Δ": 2, "□": 2, "∇": 1, "∇·": 1, "∇×": 1, "d/dt": 1, "∂x": 1, "∂y": 1, "∂z": 1, "∂t": 1}
+
+
+@dataclass
+class StatementVerdict:
+    """The outcome of governing one statement: the scored beams, the verdicts, and the veto if any."""
+
+    beams: list[BeamEvent]
+    verdicts: list[Verdict] = field(default_factory=list)
+    scores: list[Any] = field(default_factory=list)
+    veto: Verdict | None = None
+
+
+class Governance:
+    """SQI scoring and SoulLaw vetting of a cell's statements, with the container's policy."""
+
+    def __init__(
+        self,
+        config: SoulLawConfig,
+        *,
+        rule_stats: Callable[[Sequence[str]], Mapping[str, Any]],
+        data_roots: Sequence[Any] = (),
+        qkd_on: bool = False,
+        container: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.rule_stats = rule_stats
+        self.data_roots = tuple(data_roots)
+        self.qkd_on = qkd_on
+        self.container = dict(container or {})
+
+    # ------------------------------------------------------------------------------- before running
+
+    def check_resources(self, *, grid: Grid | None = None, loop_iterations: int | None = None) -> None:
+        """Refuse a request over the limits before anything is allocated (the resource law)."""
+        points = grid.size if grid is not None else None
+        est_bytes = points * 16 * 4 if points is not None else None  # a complex field and a few temporaries
+        verdicts = check_resources(points, est_bytes, loop_iterations, self.config.thresholds)
+        if verdict_of(verdicts) == "veto":
+            first = next(v for v in verdicts if v.outcome == "veto")
+            raise ResourceError(f"SoulLaw `{first.law}` refused the request before running: {first.reason}.")
+
+    def consent_refusal(self, glyph: str) -> str | None:
+        """Why `⧖` may not run in this container (it requires consent that was not granted), or None."""
+        if glyph != "⧖" or not self.container.get("requires_consent"):
+            return None
+        if self.container.get("consent_granted") is True:
+            return None
+        return "this container requires consent before `⧖`; set `consent_granted` in its config"
+
+    # ------------------------------------------------------------------------------------ drift
+
+    def drift_report(self, value: Any, exact: Any, grid: Grid, glyph: str, input_norm: float | None) -> DriftReport | None:
+        """Discretization drift of a wave value against its exact form (≤ 4096 sampled points)."""
+        if exact is None or not isinstance(value, xr.DataArray):
+            return None
+        order = DERIVATIVE_ORDER.get(glyph, 0)
+        scale = None
+        if input_norm is not None and math.isfinite(input_norm):
+            scale = input_norm * min(grid.spacing) ** (-order)
+        try:
+            component = discretization_drift(value, exact, grid, input_scale=scale)
+        except Exception:  # noqa: BLE001 - an exact form that will not evaluate gives no drift, not a failure
+            return None
+        return DriftReport([component])
+
+    # ------------------------------------------------------------------------------ per statement
+
+    def statement(
+        self,
+        beams: list[BeamEvent],
+        *,
+        name: str,
+        grid: Grid,
+        drift_reports: Mapping[str, DriftReport],
+        rules: Sequence[str],
+        prior_norms: Mapping[str, float],
+        values: Mapping[str, Any],
+        extra_context: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> StatementVerdict:
+        """Score and vet one statement's beams; the first veto (if any) stops the statement."""
+        scored_ids = [b.beam_id for b in beams if b.stage in SCORED_STAGES]
+        stats = self.rule_stats(rules) if rules else {}
+        sqi = process_beams(
+            beams,
+            drift_reports=drift_reports,
+            rule_stats=stats,
+            derivation_rules={bid: list(rules) for bid in scored_ids},
+            input_entropies=beam_entropies(values),
+            input_norms=prior_norms,
+            spacing=grid.spacing,
+            growth_limit=float(self.config.thresholds.get("growth_limit", 1e6)),
+            publish=False,
+        )
+        updates = {u["beam_id"]: u for u in sqi.updates}
+        out = StatementVerdict(beams=[], scores=list(sqi.scores))
+        norms = dict(prior_norms)
+        for beam in beams:
+            u = updates.get(beam.beam_id)
+            if u is not None:
+                beam = beam.evolve(drift=_finite_or_none(u["drift"]), qscore=u["qscore"])
+            if beam.stage in SCORED_STAGES and out.veto is None:
+                context = self._context(beam, name, grid, norms, (extra_context or {}).get(beam.beam_id, {}))
+                verdicts = vet(beam, context, config=self.config)
+                outcome = verdict_of(verdicts)
+                beam = beam.evolve(verdict=outcome)
+                out.verdicts.extend(verdicts)
+                if outcome == "veto":
+                    out.veto = next(v for v in verdicts if v.outcome == "veto")
+            norm = beam.result.get("norm")
+            if isinstance(norm, (int, float)):
+                norms[beam.beam_id] = float(norm)
+            out.beams.append(beam)
+        return out
+
+    def _context(
+        self, beam: BeamEvent, name: str, grid: Grid, norms: Mapping[str, float], extra: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        result = beam.result
+        state_norm = None
+        if beam.token in ("⊕", "⊖") and isinstance(result.get("norm"), (int, float)):
+            state_norm = float(result["norm"])
+        return {
+            "name": result.get("name", name),
+            "input_norms": [norms[p] for p in beam.parents if p in norms],
+            "spacing": grid.spacing,
+            "state_norm": state_norm,
+            "precision": result.get("precision"),
+            "data_roots": self.data_roots,
+            "requires_consent": bool(self.container.get("requires_consent")),
+            "consent_granted": self.container.get("consent_granted") is True,
+            "container_id": beam.container_id,
+            "qscore": beam.qscore,
+            "qkd_on": self.qkd_on,
+            "grid_points": grid.size,
+            **extra,
+        }
+
+
+def _finite_or_none(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if np.isfinite(x) else None

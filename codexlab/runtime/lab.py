@@ -1,0 +1,300 @@
+"""`Lab`: the one entry point — opens the stores under a home and runs cells through the pipeline.
+
+The magic, the CLI and the tests all go through `Lab.run`, so they share one path:
+parse → Photon IR → rewrite → schedule → execute → persist (one transaction per cell).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..contracts import BeamEvent, new_beam_id, utc_now_iso
+from ..errors import CodexError
+from ..flags import Flags, resolve_flags
+from ..lang import ast
+from ..lang.parser import parse
+from ..store import open_store
+from ..store.base import BeamStore
+from ..store.vault import Vault
+from .executor import CellExecutor, CellResult
+from .memory import CarrierMemory
+from .metrics import BUS, MetricsBus, record_execution_metrics
+from .run import Run
+from .values import Vetoed
+from .scheduler import Scheduler
+
+__all__ = ["Lab", "default_home"]
+
+DEFAULT_CONTAINER = "default_container"
+
+
+def default_home() -> Path:
+    """`$CODEXLAB_HOME`, else `./.codexlab`."""
+    return Path(os.environ.get("CODEXLAB_HOME") or ".codexlab")
+
+
+class Lab:
+    """Opens `beams.db`, `kg/`, `vault/` and `traces/` under a home and runs CodexLang cells.
+
+    Parameters: `home` (default `$CODEXLAB_HOME` or `./.codexlab`); `db_url` (default
+    `$CODEXLAB_DB_URL` or SQLite in the home); `flags` (overrides of the feature flags);
+    `data_roots` (folders `load()` may read, default `<repo>/data` and `<home>/data`).
+    """
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        db_url: str | None = None,
+        flags: Mapping[str, Any] | None = None,
+        data_roots: list[str | os.PathLike[str]] | None = None,
+        bus: MetricsBus | None = None,
+    ) -> None:
+        self.home = Path(home).expanduser().resolve() if home is not None else default_home().resolve()
+        for sub in ("kg", "vault", "traces", "data"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        self.flags: Flags = resolve_flags(flags)
+        self.store: BeamStore = open_store(db_url, home=self.home)
+        self.store.ensure_tables()
+        self.vault = Vault(self.home / "vault")
+        self.data_roots = tuple(Path(p).resolve() for p in data_roots) if data_roots else self._default_roots()
+        self.scheduler = Scheduler(cost_threshold=float(self.flags.COST_THRESHOLD))
+        self.bus = bus or BUS
+        from ..qwave.precision import PrecisionProfiler
+
+        self.profiler = PrecisionProfiler()
+        self._precision_cache: dict[str, Any] = {}
+        self._sym_cache: dict[Any, Any] = {}
+        from ..sqi import load_soullaw_config
+
+        self.soullaw = load_soullaw_config(self._policy_file())
+        self.trace_path = self.home / "traces" / "collapse_trace.jsonl"
+        self._containers: dict[str, CarrierMemory] = {}
+        self._cells = 0
+
+    def _policy_file(self) -> Path | None:
+        """The SoulLaw policy file: `<home>/soullaw.toml` if present, else the packaged default."""
+        own = self.home / "soullaw.toml"
+        return own if own.is_file() else None
+
+    def configure(self, container: str | None = None, **config: Any) -> dict[str, Any]:
+        """Set a container's config (`requires_consent`, `consent_granted`, `thresholds`, `laws`)."""
+        memory = self.memory(container)
+        memory.config.update(config)
+        return dict(memory.config)
+
+    def _governance(self, memory: CarrierMemory) -> Any:
+        from ..photon.rules import DEFAULT_RULES
+        from .governance import Governance
+
+        policy = {k: memory.config[k] for k in ("thresholds", "laws") if k in memory.config}
+        return Governance(
+            self.soullaw.merged(policy or None),
+            rule_stats=lambda names: DEFAULT_RULES.verify([n for n in names if n in DEFAULT_RULES.names()]),
+            data_roots=self.data_roots,
+            qkd_on=bool(self.flags.QKD_ON),
+            container=memory.config,
+        )
+
+    def _default_roots(self) -> tuple[Path, ...]:
+        from ..qwave.io import default_data_roots
+
+        return tuple(dict.fromkeys([*default_data_roots(), self.home / "data"]))
+
+    def __repr__(self) -> str:
+        return f"<Lab home={str(self.home)!r} store={self.store!r}>"
+
+    # ----------------------------------------------------------------------------------- containers
+
+    def memory(self, container: str | None = None) -> CarrierMemory:
+        """The carrier memory of a container (created on first use)."""
+        cid = container or DEFAULT_CONTAINER
+        if cid not in self._containers:
+            self._containers[cid] = CarrierMemory(cid)
+        return self._containers[cid]
+
+    # ----------------------------------------------------------------------------------------- run
+
+    def run(
+        self, code: str, container: str | None = None, *, cell_id: str | None = None, profile: bool | None = None
+    ) -> Run:
+        """Parse, rewrite, schedule and execute a cell; persist its beams together; return a `Run`.
+
+        `profile=True` (or the flag `PHASE10_ENABLED`) profiles every wave op in every precision
+        format into `lab.profiler`. Raises: `CodexSyntaxError` for text that does not parse, another
+        `CodexError` subclass for a cell that fails. Either way the store gains exactly one `error`
+        beam and nothing else.
+        """
+        profile = bool(self.flags.PHASE10_ENABLED) if profile is None else profile
+        started = time.perf_counter()
+        run_id = uuid.uuid4().hex[:16]
+        self._cells += 1
+        cell = cell_id or f"cell_{self._cells:03d}_{run_id[:6]}"
+        collected: list[dict[str, Any]] = []
+        unsubscribe = self.bus.subscribe(
+            lambda e: collected.append(e) if e.get("run_id") == run_id else None, {"execution_metrics"}
+        )
+        try:
+            return self._run(code, container, run_id, cell, started, profile)
+        finally:
+            unsubscribe()
+            self._persist_metrics(collected)
+
+    def _run(self, code: str, container: str | None, run_id: str, cell: str, started: float, profile: bool) -> Run:
+        tags = {"run_id": run_id, "cell_id": cell}
+        try:
+            with record_execution_metrics("parse", bus=self.bus, lines=code.count("\n") + 1, **tags):
+                tree = parse(code)
+        except CodexError as err:
+            self._persist_error(err, run_id, cell, container or DEFAULT_CONTAINER, code)
+            raise
+        container = _container_of(tree) or container
+        memory = self.memory(container)
+        snapshot = _snapshot(memory)
+        from ..photon.adapter import codex_to_photon_ast
+
+        executor = CellExecutor(
+            memory,
+            run_id=run_id,
+            cell_id=cell,
+            wave_on=bool(self.flags.QWAVE_EXEC_ON),
+            scheduler=self.scheduler,
+            data_roots=self.data_roots,
+            vault=self.vault,
+            bus=self.bus,
+            profiler=self.profiler if profile else None,
+            precision_cache=self._precision_cache,
+            governance=self._governance(memory),
+            sym_cache=self._sym_cache,
+        )
+        try:
+            with record_execution_metrics("execute", bus=self.bus, **tags):
+                result = executor.run(codex_to_photon_ast(tree))
+                values = {
+                    name: v if isinstance(v, Vetoed) else executor.materialize(v) for name, v in result.values.items()
+                }
+            with record_execution_metrics("persist", bus=self.bus, rows=len(result.beams), **tags):
+                self.store.persist_beam_events(result.beams)
+                if result.links:
+                    self.store.persist_entanglement_links(result.links)
+        except Exception as err:
+            _restore(memory, snapshot)
+            self._persist_error(err, run_id, cell, memory.container_id, code)
+            raise
+        self._publish_governance(result, memory)
+        return self._make_run(run_id, cell, memory, result, values, started)
+
+    def _publish_governance(self, result: CellResult, memory: CarrierMemory) -> None:
+        """After the cell committed: SQI score events on the bus and in the store, verdicts in the trace."""
+        from ..sqi import log_soullaw_event
+
+        with record_execution_metrics("sqi", bus=self.bus, rows=len(result.scores)):
+            if result.scores:
+                self.store.persist_rows("sqi_scores", result.scores)
+                for score in result.scores:
+                    self.bus.publish({**score.model_dump(mode="json"), "type": "sqi_score"})
+        with record_execution_metrics("soullaw", bus=self.bus, rows=len(result.verdicts)):
+            if result.verdicts:
+                log_soullaw_event(
+                    result.verdicts, path=self.trace_path, container_id=memory.container_id, store=self.store
+                )
+
+    def _make_run(
+        self, run_id: str, cell: str, memory: CarrierMemory, result: CellResult, values: dict[str, Any], started: float
+    ) -> Run:
+        stored = {b.beam_id: b for b in self.store.beams_for_run(run_id)}
+        return Run(
+            run_id=run_id,
+            cell_id=cell,
+            container_id=memory.container_id,
+            values=values,
+            exprs=dict(result.exprs),
+            derivations=dict(result.derivations),
+            beams=[stored.get(b.beam_id, b) for b in result.beams],
+            eids=list(result.eids),
+            trace=list(result.trace),
+            statements=list(result.statements),
+            intents=list(result.intents),
+            scores=list(result.scores),
+            verdicts=list(result.verdicts),
+            duration_ms=(time.perf_counter() - started) * 1e3,
+        )
+
+    def _persist_metrics(self, events: list[dict[str, Any]]) -> None:
+        """Write a run's execution metrics into the store's `metrics` table."""
+        if not events:
+            return
+        rows = []
+        for e in events:
+            tags = {k: v for k, v in e.items() if k not in ("type", "name", "duration_ms", "timestamp")}
+            rows.append(
+                {
+                    "name": str(e["name"]),
+                    "value": float(e["duration_ms"]),
+                    "unit": "ms",
+                    "tags": tags,
+                    "timestamp": utc_now_iso(),
+                }
+            )
+        self.store.persist_rows("metrics", rows)
+
+    def _persist_error(self, err: BaseException, run_id: str, cell: str, container: str, code: str) -> BeamEvent:
+        """One `error` beam saying what failed and where; nothing else of the cell is kept."""
+        result: dict[str, Any] = {"error": type(err).__name__, "message": getattr(err, "message", str(err))}
+        if isinstance(err, CodexError) and err.line is not None:
+            result.update(line=err.line, column=err.column)
+        result["code"] = code if len(code) <= 2000 else code[:1999] + "…"
+        beam = BeamEvent(
+            beam_id=new_beam_id(cell, "error"),
+            cell_id=cell,
+            sheet_run_id=run_id,
+            container_id=container,
+            stage="error",
+            token="error",
+            result=result,
+            timestamp=utc_now_iso(),
+        )
+        return self.store.persist_beam_events([beam])[0]
+
+    # ------------------------------------------------------------------------------- replay, lineage
+
+    def replay(self, ref: str, n: int = 10, container_id: str | None = None) -> list[BeamEvent]:
+        """The newest `n` beams of an eid or a run (its GHX id), oldest first."""
+        return self.store.replay(ref, n, container_id)
+
+    def lineage(
+        self, beam_id: str, direction: str = "ancestors", depth: int | None = None, ids_only: bool = False
+    ) -> list[Any]:
+        """Ancestors (or descendants) of a beam, as BeamEvents in time order or as ids."""
+        return self.store.lineage(beam_id, direction=direction, depth=depth, ids_only=ids_only)  # type: ignore[arg-type]
+
+
+def _container_of(tree: ast.Scroll) -> str | None:
+    for s in tree.statements:
+        if isinstance(s, ast.Directive) and s.name == "container" and s.args:
+            first = s.args[0]
+            if isinstance(first, ast.Word):
+                return str(first.value)
+    return None
+
+
+def _snapshot(memory: CarrierMemory) -> CarrierMemory:
+    return dataclasses.replace(
+        memory,
+        bindings=dict(memory.bindings),
+        members=dict(memory.members),
+        vetoed=dict(memory.vetoed),
+        norms=dict(memory.norms),
+        extras=dict(memory.extras),
+    )
+
+
+def _restore(memory: CarrierMemory, snapshot: CarrierMemory) -> None:
+    for f in dataclasses.fields(CarrierMemory):
+        setattr(memory, f.name, getattr(snapshot, f.name))

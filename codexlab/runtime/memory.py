@@ -1,0 +1,123 @@
+"""Carrier memory: a container's live names and directives, kept across runs so cells build on each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CodexNameError, CodexValueError, did_you_mean
+from ..lang import ast
+from ..photon.ir import PNode
+from ..qwave.grid import Grid
+from .values import Value, Vetoed
+
+__all__ = ["Binding", "CarrierMemory", "PRECISIONS"]
+
+PRECISIONS = ("fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1", "int8", "auto")
+
+
+@dataclass
+class Binding:
+    """A bound name: its value, the expression that defined it and whether it came from `:=`."""
+
+    name: str
+    value: Value
+    node: PNode | None = None
+    defined: bool = False
+    input_hashes: tuple[str, ...] = ()
+
+
+@dataclass
+class CarrierMemory:
+    """A container's state: bindings, the grid and the directives in force."""
+
+    container_id: str
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    grid: Grid = field(default_factory=Grid.default)
+    precision: str = "fp64"
+    seed: int = 0
+    wave_c: float = 1.0
+    method: str = "fd2"
+    #: name of a pair member → (name the pair is bound to, role "A" or "B")
+    members: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: names SoulLaw vetoed: not bound, and statements that use them are not computed
+    vetoed: dict[str, Vetoed] = field(default_factory=dict)
+    #: beam id → norm of its value, for the growth law and SQI stability across cells
+    norms: dict[str, float] = field(default_factory=dict)
+    #: the container's config: policy thresholds and laws, `requires_consent`, `consent_granted`
+    config: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Binding:
+        """The binding of `name`, or a `CodexNameError` with a did-you-mean."""
+        try:
+            return self.bindings[name]
+        except KeyError:
+            known = sorted(self.bindings)
+            hint = did_you_mean(name, known)
+            listing = f"; known names: {', '.join(f'`{k}`' for k in known)}" if known and not hint else ""
+            raise CodexNameError(
+                f"`{name}` is not defined{hint}{listing}; define it first with `{name} := …`."
+            ) from None
+
+    def bind(self, binding: Binding) -> None:
+        """Bind (or rebind) a name; a rebound name stops being a pair member."""
+        self.bindings[binding.name] = binding
+        self.members.pop(binding.name, None)
+        self.vetoed.pop(binding.name, None)
+
+    def veto(self, record: Vetoed) -> None:
+        """Mark a name vetoed: unbound, so nothing downstream can use a stale value."""
+        self.bindings.pop(record.name, None)
+        self.members.pop(record.name, None)
+        self.vetoed[record.name] = record
+
+    def apply_directive(self, d: ast.Directive) -> dict[str, Any]:
+        """Apply `@grid`, `@precision`, `@seed`, `@container`, `@wave`, `@method`; return what changed."""
+        words = [a.value for a in d.args if isinstance(a, ast.Word)]
+        options = {a.key: a.value for a in d.args if isinstance(a, ast.Option)}
+        where = {"line": d.line or None, "column": d.column or None}
+        if d.name == "grid":
+            self.grid = Grid.from_directive(d)
+            return {"grid": self.grid.describe()}
+        if d.name == "precision":
+            fmt = str(words[0]) if words else ""
+            if fmt not in PRECISIONS:
+                raise CodexValueError(
+                    f"`@precision {fmt}` is not a format{did_you_mean(fmt, PRECISIONS)}; use one of "
+                    f"{', '.join(f'`{p}`' for p in PRECISIONS)}.",
+                    **where,
+                )
+            self.precision = fmt
+            return {"precision": fmt}
+        if d.name == "seed":
+            if not words or not isinstance(words[0], int):
+                raise CodexValueError("`@seed` needs an integer, e.g. `@seed 7`.", **where)
+            self.seed = int(words[0])
+            return {"seed": self.seed}
+        if d.name == "container":
+            if not words:
+                raise CodexValueError("`@container` needs a name, e.g. `@container lab1`.", **where)
+            return {"container": str(words[0])}
+        if d.name == "wave":
+            c = options.get("c", words[0] if words else None)
+            if not isinstance(c, (int, float)) or c <= 0:
+                raise CodexValueError("`@wave` needs a positive speed, e.g. `@wave c=2`.", **where)
+            self.wave_c = float(c)
+            return {"wave_c": self.wave_c}
+        if d.name == "method":
+            m = str(words[0]) if words else ""
+            if m not in ("fd2", "fd4", "spectral"):
+                raise CodexValueError(
+                    f"`@method {m}` is unknown{did_you_mean(m, ['fd2', 'fd4', 'spectral'])}; use `fd2`, "
+                    "`fd4` or `spectral`.",
+                    **where,
+                )
+            self.method = m
+            return {"method": m}
+        known = ["grid", "precision", "seed", "container", "wave", "method"]
+        raise CodexValueError(
+            f"`@{d.name}` is not a directive{did_you_mean(d.name, known)}; use one of "
+            f"{', '.join(f'`@{k}`' for k in known)}.",
+            **where,
+        )

@@ -1,0 +1,103 @@
+"""`Run`: what `Lab.run` returns — values, exact forms, derivations, beams and ids that resolve."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..contracts import BeamEvent
+
+__all__ = ["Run", "describe_value"]
+
+
+def describe_value(value: Any) -> str:
+    """A one-line description of a run value."""
+    if isinstance(value, xr.DataArray):
+        data = np.asarray(value.values)
+        mag = np.abs(data)
+        kind = "vector field" if "component" in value.dims else "field"
+        with np.errstate(all="ignore"):
+            return (
+                f"{kind} {tuple(data.shape)} {data.dtype}, |·| in [{np.nanmin(mag):.4g}, {np.nanmax(mag):.4g}]"
+            )
+    if type(value).__name__ == "EntangledPair":
+        return f"entangled pair, Schmidt rank {value.schmidt_rank}, entropy {float(value.entropy_bits):.4f} bits"
+    if type(value).__name__ == "Measurement":
+        outcome = ", ".join(f"{float(c):.4f}" for c in value.outcome)
+        return f"measurement at ({outcome}), probability {float(value.probability):.4g}"
+    if type(value).__name__ == "Vetoed":
+        return f"vetoed by `{value.law}`: {value.reason}"
+    if isinstance(value, complex):
+        return f"number {value.real:.6g}{value.imag:+.6g}i"
+    if isinstance(value, float):
+        return f"number {value:.6g}"
+    return f"{type(value).__name__} {value!r}"
+
+
+@dataclass
+class Run:
+    """The result of one `Lab.run`: values by name, exact forms, derivations, beams and ids."""
+
+    run_id: str
+    cell_id: str
+    container_id: str
+    values: dict[str, Any] = field(default_factory=dict)
+    exprs: dict[str, Any] = field(default_factory=dict)
+    derivations: dict[str, Any] = field(default_factory=dict)
+    beams: list[BeamEvent] = field(default_factory=list)
+    eids: list[str] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    intents: list[Any] = field(default_factory=list)
+    scores: list[Any] = field(default_factory=list)
+    verdicts: list[Any] = field(default_factory=list)
+    mutations: list[Any] = field(default_factory=list)
+    qfc_id: str | None = None
+    duration_ms: float = 0.0
+
+    @property
+    def ghx_id(self) -> str:
+        """The run's replay id: `lab.replay(run.ghx_id)` returns its newest beams."""
+        return self.run_id
+
+    @property
+    def beam_ids(self) -> list[str]:
+        """Ids of the run's beams, in order."""
+        return [b.beam_id for b in self.beams]
+
+    def beams_of(self, name: str) -> list[BeamEvent]:
+        """The beams whose result names `name` or that produced its value."""
+        return [b for b in self.beams if b.result.get("name") == name]
+
+    def summary(self) -> str:
+        """A readable multi-line summary (what the CLI and plain IPython show)."""
+        lines = [f"Run {self.run_id} · container {self.container_id} · {len(self.beams)} beams · {self.duration_ms:.1f} ms"]
+        for name, value in self.values.items():
+            lines.append(f"  {name}: {describe_value(value)}")
+        for name, d in self.derivations.items():
+            lines.append(f"  derivation of {name}:")
+            lines.extend(f"    {line}" for line in str(d).splitlines())
+        if self.eids:
+            lines.append(f"  eids: {', '.join(self.eids)}")
+        lines.append(f"  GHX replay id: {self.ghx_id}")
+        if self.qfc_id:
+            lines.append(f"  QFC id: {self.qfc_id}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.run_id}: {len(self.values)} values, {len(self.beams)} beams>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(describe_value(v))}</td></tr>"
+            for k, v in self.values.items()
+        )
+        return (
+            f"<div class='codexlab-run'><b>Run {html.escape(self.run_id)}</b> · "
+            f"{len(self.beams)} beams · GHX <code>{html.escape(self.ghx_id)}</code>"
+            f"<table>{rows}</table></div>"
+        )

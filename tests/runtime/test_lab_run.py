@@ -1,0 +1,139 @@
+"""Lab.run end to end: values against analytic references, beams and lineage, failure atomicity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from codexlab.errors import BackendError, CodexNameError, CodexSyntaxError
+from codexlab.runtime import Lab
+
+GAUSS = "@grid x:-1..1:64, y:-1..1:64\nψ := gaussian(x, y, σ=0.2)\n"
+
+
+def _gauss_lap(grid_x: np.ndarray, grid_y: np.ndarray, s: float) -> np.ndarray:
+    """Analytic Δ of exp(−r²/(2s²)): (r²/s⁴ − 2/s²)·g."""
+    X, Y = np.meshgrid(grid_x, grid_y, indexing="ij")
+    r2 = X**2 + Y**2
+    return (r2 / s**4 - 2 / s**2) * np.exp(-r2 / (2 * s**2))
+
+
+def test_laplacian_matches_analytic_formula_and_records_derivation(lab):
+    run = lab.run(GAUSS + "L = ∇·∇ψ")
+    L = run.values["L"]
+    assert isinstance(L, xr.DataArray) and L.dims == ("x", "y")
+    ref = _gauss_lap(L.x.values, L.y.values, 0.2)
+    assert np.max(np.abs(L.values - ref)) / np.max(np.abs(ref)) < 0.02
+    rules = [s.rule for s in run.derivations["L"].steps]
+    assert any("div" in r and "grad" in r for r in rules), rules
+
+
+def test_every_op_beam_descends_from_the_ingest_beam(lab):
+    run = lab.run(GAUSS + "E = ∇ψ • ∇ψ + Δψ")
+    ingest = [b for b in run.beams if b.stage == "ingest" and b.result.get("name") == "ψ"]
+    assert len(ingest) == 1
+    ops = [b for b in run.beams if b.stage in ("wave", "symbolic")]
+    assert {b.token for b in ops} >= {"∇", "•", "Δ", "+"}
+    for b in ops:
+        ancestors = lab.lineage(b.beam_id, ids_only=True)
+        assert ingest[0].beam_id in ancestors
+    stored = lab.store.beams_for_run(run.run_id)
+    assert [b.beam_id for b in stored] == run.beam_ids
+
+
+def test_symbolic_and_wave_paths_agree(tmp_path):
+    exact = Lab(home=tmp_path / "a", flags={"COST_THRESHOLD": 1e9}).run(GAUSS + "L = Δψ")
+    wave = Lab(home=tmp_path / "b", flags={"COST_THRESHOLD": 0.0}).run(GAUSS + "L = Δψ")
+    paths = {b.result.get("path") for b in wave.beams if b.token == "Δ" and b.stage != "schedule"}
+    assert paths == {"wave"}
+    a, b = exact.values["L"].values, wave.values["L"].values
+    assert np.max(np.abs(a - b)) / np.max(np.abs(a)) < 0.02
+
+
+def test_failed_cell_leaves_only_one_error_beam_and_memory_untouched(lab):
+    lab.run(GAUSS)
+    before = len(lab.store.frame("beams"))
+    with pytest.raises(CodexNameError, match="`φ` is not defined"):
+        lab.run("A = Δψ\nB = φ + 1")
+    beams = lab.store.frame("beams")
+    assert len(beams) == before + 1
+    assert beams["stage"].to_list()[-1] == "error"
+    assert "A" not in lab.memory().bindings
+
+
+def test_syntax_error_is_recorded_with_its_position(lab):
+    with pytest.raises(CodexSyntaxError):
+        lab.run("a = (1 +")
+    row = lab.store.frame("beams").to_dicts()[-1]
+    err = lab.store.get_beam(row["beam_id"])
+    assert err.stage == "error" and err.result["line"] == 1 and err.result["column"] >= 8
+
+
+def test_wave_path_off_with_data_field_names_the_flag(tmp_path):
+    lab = Lab(home=tmp_path / "h", flags={"QWAVE_EXEC_ON": False})
+    with pytest.raises(BackendError, match="QWAVE_EXEC_ON"):
+        lab.run("@grid x:-1..1:32, y:-1..1:32\nr := random(seed=1)\nL = Δr")
+
+
+def test_carrier_memory_keeps_names_and_grid_across_cells(lab):
+    lab.run(GAUSS)
+    run = lab.run("N = ‖ψ‖")
+    ref = np.sqrt(np.pi * 0.2**2)  # ∫ exp(−r²/s²) over the plane, Gaussian well inside [−1, 1]²
+    assert run.values["N"] == pytest.approx(ref, rel=1e-3)
+
+
+def test_number_loop_reaches_its_fixed_point(lab):
+    run = lab.run("a = 0\n⟲ until a > 1.99999 max 100 { a = 0.5*a + 1 }")
+    loop = [b for b in run.beams if b.stage == "loop"][0]
+    assert run.values["a"] == pytest.approx(2.0, abs=1e-4)
+    assert loop.result["condition_met"] is True
+    assert loop.result["iterations"] < 100
+
+
+def test_loop_detects_a_cycle(lab):
+    run = lab.run("a = 0.25\n⟲ 10 { a = 1 - a }")
+    loop = [b for b in run.beams if b.stage == "loop"][0]
+    assert loop.result["attractor"]["kind"] == "cycle"
+    assert loop.result["attractor"]["period"] == 2
+
+
+def test_entangle_then_measure_member_and_replay_by_eid(lab):
+    code = (
+        "@grid x:-1..1:48, y:-1..1:48\n@seed 7\n"
+        "a := gaussian(x, y, x0=-0.5, σ=0.1)\nb := gaussian(x, y, x0=0.5, σ=0.1)\n"
+        "P = a ↔ b\nm = ⧖a"
+    )
+    run = lab.run(code)
+    assert run.values["P"].entropy_bits < 0.05  # measuring a member leaves (nearly) a product
+    assert len(run.eids) == 1
+    eid = run.eids[0]
+    replayed = lab.replay(eid, n=10)
+    assert {b.stage for b in replayed} >= {"entangle", "collapse"}
+    again = Lab(home=lab.home).run(code)
+    assert again.values["m"].outcome == run.values["m"].outcome
+
+
+def test_vault_refs_load_back_the_exact_field_and_identical_results_are_stored_once(lab):
+    run = lab.run(GAUSS + "L = Δψ\nM = Δψ")
+    refs = [b.result["vault_ref"] for b in run.beams if b.token == "Δ" and b.stage in ("wave", "symbolic")]
+    assert len(refs) == 2 and refs[0] == refs[1]  # two statements, one stored snapshot
+    loaded = lab.vault.load(refs[0])
+    np.testing.assert_array_equal(loaded.values, run.values["L"].values)
+    before = len(lab.vault.ids())
+    lab.run("K = Δψ")
+    assert len(lab.vault.ids()) == before
+
+
+def test_execution_metrics_reach_the_bus_and_the_metrics_table(lab):
+    seen = []
+    unsubscribe = lab.bus.subscribe(seen.append, {"execution_metrics"})
+    try:
+        run = lab.run(GAUSS + "L = Δψ")
+    finally:
+        unsubscribe()
+    names = {e["name"] for e in seen if e.get("run_id") == run.run_id}
+    assert {"parse", "execute", "persist", "kernel"} <= names
+    frame = lab.store.frame("metrics")
+    assert set(frame["name"].to_list()) >= {"parse", "execute", "persist", "kernel"}
+    assert (frame["value"] >= 0).all()
