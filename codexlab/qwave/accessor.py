@@ -1,0 +1,66 @@
+"""The `.cx` accessor: codexlab's operators on any DataArray a user already has.
+
+`da.cx.lap()` is `operators.lap(da)`: the grid comes from the coordinates, boundary conditions from
+the `bc` attr or the `bc=` argument (periodic otherwise). Registered when `codexlab.qwave` imports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import xarray as xr
+
+from . import operators as ops
+from .fields import field_kind, grid_of
+from .grid import Grid
+
+__all__ = ["CodexAccessor"]
+
+
+@xr.register_dataarray_accessor("cx")
+class CodexAccessor:
+    """Differential operators on a field: `.grad() .div() .curl() .lap() .dalembert() .ddt() .partial()`."""
+
+    def __init__(self, da: xr.DataArray) -> None:
+        self._da = da
+
+    @property
+    def kind(self) -> str:
+        """`"scalar"`, `"vector"` or `"tensor"`."""
+        return field_kind(self._da)
+
+    def grid(self, bc: ops.BC = None) -> Grid:
+        """The grid the field lives on (coordinates, bcs from `bc` or the `bc` attr)."""
+        return grid_of(self._da, bc)
+
+    def grad(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+        """∇f (see `operators.grad`)."""
+        return ops.grad(self._da, method, order, **kw)
+
+    def div(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+        """∇·F (see `operators.div`)."""
+        return ops.div(self._da, method, order, **kw)
+
+    def curl(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+        """∇×F (see `operators.curl`)."""
+        return ops.curl(self._da, method, order, **kw)
+
+    def lap(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+        """Δf (see `operators.lap`)."""
+        return ops.lap(self._da, method, order, **kw)
+
+    def dalembert(
+        self, c: float = 1.0, method: str | None = None, order: int | None = None, **kw: Any
+    ) -> xr.DataArray:
+        """□f = ∂²f/∂t² − c²Δf (see `operators.dalembert`)."""
+        return ops.dalembert(self._da, c, method, order, **kw)
+
+    def ddt(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+        """d/dt f along the time axis `t` (see `operators.ddt`)."""
+        return ops.ddt(self._da, method, order, **kw)
+
+    def partial(
+        self, axis: str, deriv: int = 1, method: str | None = None, order: int | None = None, **kw: Any
+    ) -> xr.DataArray:
+        """∂f/∂axis (see `operators.partial`)."""
+        return ops.partial(self._da, axis, deriv, method, order, **kw)
