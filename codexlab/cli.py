@@ -19,8 +19,8 @@ __all__ = ["main"]
 def _cmd_run(args: argparse.Namespace) -> int:
     from .lang.parser import parse
     from .photon.adapter import codex_to_photon_ast
-    from .photon.printing import to_unicode
     from .photon.ir import PExpr, PNode, walk
+    from .photon.printing import to_unicode
     from .runtime import Lab
     from .runtime.run import describe_value
 
@@ -83,7 +83,11 @@ def _json_value(value: Any) -> dict[str, Any]:
             "sigma": float(value.sigma),
         }
     if name == "EntangledPair":
-        return {"kind": "pair", "schmidt_rank": int(value.schmidt_rank), "entropy_bits": float(value.entropy_bits)}
+        return {
+            "kind": "pair",
+            "schmidt_rank": int(value.schmidt_rank),
+            "entropy_bits": float(value.entropy_bits),
+        }
     if isinstance(value, complex):
         return {"kind": "number", "value": [value.real, value.imag]}
     if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
@@ -100,7 +104,10 @@ def run_to_json(run: Any) -> dict[str, Any]:
         "container": run.container_id,
         "values": {k: _json_value(v) for k, v in run.values.items()},
         "derivations": {
-            k: [{"rule": s.rule, "before": to_unicode(s.before), "after": to_unicode(s.after)} for s in d.steps]
+            k: [
+                {"rule": s.rule, "before": to_unicode(s.before), "after": to_unicode(s.after)}
+                for s in d.steps
+            ]
             for k, d in run.derivations.items()
         },
         "beams": run.beam_ids,

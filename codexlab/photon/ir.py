@@ -16,7 +16,7 @@ import hashlib
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "PNode",
@@ -242,7 +242,7 @@ class PRecord:
     action: str | None = None
 
 
-PStatement = Union[PDirective, PDefine, PAssign, PExpr, PLoop, PRecord]
+PStatement = PDirective | PDefine | PAssign | PExpr | PLoop | PRecord
 
 
 @dataclass(frozen=True)

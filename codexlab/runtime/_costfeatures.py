@@ -42,10 +42,30 @@ __all__ = [
 #: counts them (Δ 6, ∇ 6, ∇· 7, ∇× 8, one first derivative 3), a pointwise arithmetic op 1, `^` one
 #: transcendental (`TRANSCENDENTAL_FLOPS`), |ψ|² of a complex value 3.
 FLOPS_PER_POINT: dict[str, float] = {
-    "+": 1.0, "-": 1.0, "*": 1.0, "/": 1.0, "neg": 1.0, "^": 10.0,
-    "Δ": 6.0, "□": 7.0, "∇": 6.0, "∇·": 7.0, "∇×": 8.0, "d/dt": 3.0,
-    "∂x": 3.0, "∂y": 3.0, "∂z": 3.0, "∂t": 3.0,
-    "•": 3.0, "×": 3.0, "⊗": 1.0, "⋈": 6.0, "density": 3.0, "norm": 3.0, "⊕": 6.0, "⊖": 6.0,
+    "+": 1.0,
+    "-": 1.0,
+    "*": 1.0,
+    "/": 1.0,
+    "neg": 1.0,
+    "^": 10.0,
+    "Δ": 6.0,
+    "□": 7.0,
+    "∇": 6.0,
+    "∇·": 7.0,
+    "∇×": 8.0,
+    "d/dt": 3.0,
+    "∂x": 3.0,
+    "∂y": 3.0,
+    "∂z": 3.0,
+    "∂t": 3.0,
+    "•": 3.0,
+    "×": 3.0,
+    "⊗": 1.0,
+    "⋈": 6.0,
+    "density": 3.0,
+    "norm": 3.0,
+    "⊕": 6.0,
+    "⊖": 6.0,
 }
 #: FLOPs one transcendental function (exp, log, sin, pow) counts as: XLA counts them apart, and on the
 #: CPU each is a polynomial evaluation of about 10–20 FLOPs.
@@ -54,16 +74,35 @@ TRANSCENDENTAL_FLOPS = 10.0
 DEFAULT_FLOPS_PER_POINT = 1.0
 #: (input arrays, output arrays) per point, for the table's bytes; missing ops count as (1, 1).
 ARITY: dict[str, tuple[int, int]] = {
-    "+": (2, 1), "-": (2, 1), "*": (2, 1), "/": (2, 1), "^": (2, 1), "•": (2, 1), "×": (2, 1),
-    "⊗": (2, 1), "⋈": (2, 1), "⊕": (2, 1), "⊖": (2, 1), "↔": (2, 2), "norm": (1, 0),
+    "+": (2, 1),
+    "-": (2, 1),
+    "*": (2, 1),
+    "/": (2, 1),
+    "^": (2, 1),
+    "•": (2, 1),
+    "×": (2, 1),
+    "⊗": (2, 1),
+    "⋈": (2, 1),
+    "⊕": (2, 1),
+    "⊖": (2, 1),
+    "↔": (2, 2),
+    "norm": (1, 0),
 }
 #: Points of the reference grid a cost kernel is analysed on (64², 16³, 8⁴).
 REFERENCE_POINTS = 4096
 #: Precision names of codexlab (and NumPy names) → the dtype label kept with calibration rows.
 DTYPE_NAMES: dict[str, str] = {
-    "fp64": "float64", "auto": "float64", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16",
-    "float64": "float64", "float32": "float32", "float16": "float16", "bfloat16": "bfloat16",
-    "complex128": "complex128", "complex64": "complex64",
+    "fp64": "float64",
+    "auto": "float64",
+    "fp32": "float32",
+    "fp16": "float16",
+    "bf16": "bfloat16",
+    "float64": "float64",
+    "float32": "float32",
+    "float16": "float16",
+    "bfloat16": "bfloat16",
+    "complex128": "complex128",
+    "complex64": "complex64",
 }
 #: Emulated formats (fp8, fp4, int8) compute in float32 on the CPU; their label stays their own name.
 _EMULATED = ("fp8_e4m3", "fp8_e5m2", "fp4_e2m1", "int8")

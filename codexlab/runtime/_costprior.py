@@ -156,7 +156,7 @@ def _wave_speeds(device: str) -> tuple[float, float, float, Callable[[], Any]]:
     except RuntimeError as err:
         raise BackendError(
             f"The cost model cannot measure `{device}`: JAX has no `{DEVICES[device]}` device here; "
-            "use `device=\"cpu\"`."
+            'use `device="cpu"`.'
         ) from err
     values = jax.device_put(jnp.linspace(0.5, 1.0, _PROBE_VALUES, dtype=jnp.float64), dev)
     tiny = jax.device_put(jnp.ones(8, dtype=jnp.float64), dev)
@@ -279,5 +279,8 @@ def _measured_power(device: str, meter: Meter | None, busy: Callable[[], Any] | 
     if spent <= 0 or elapsed <= 0 or reference <= 0:
         return configured_power(device, "the energy counter did not advance")
     active = spent / elapsed
-    return PowerReading(active, reference, f"measured: {device} {active:.3g} W over {elapsed:.2f} s, {label} "
-                        f"{reference:.3g} W")
+    return PowerReading(
+        active,
+        reference,
+        f"measured: {device} {active:.3g} W over {elapsed:.2f} s, {label} {reference:.3g} W",
+    )

@@ -131,7 +131,7 @@ def _evolve(args: list[Any], kwargs: dict[str, Any], ctx: ExecContext) -> Any:
     from ..qwave import solvers
 
     if not args:
-        raise CodexTypeError("`evolve` needs a field: `evolve(ψ, steps, dt, eq=\"heat\")`.")
+        raise CodexTypeError('`evolve` needs a field: `evolve(ψ, steps, dt, eq="heat")`.')
     psi = _field(args[0], "evolve")
     rest = dict(zip(("steps", "dt", "eq"), args[1:], strict=False))
     rest.update(kwargs)

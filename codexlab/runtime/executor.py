@@ -31,6 +31,7 @@ from .values import Value, Vetoed, kind_of_data, kind_of_expr
 __all__ = ["CellExecutor", "CellResult", "LIMITS"]
 
 _T = sympy.Symbol("t", real=True)
+_TIME_GLYPHS = frozenset({"d/dt", "□", "∂t"})
 
 #: Resource limits checked before anything is allocated (SoulLaw's resource law reads these too).
 LIMITS = {"grid_points": 64 * 1024 * 1024, "loop_iterations": 1_000_000}
@@ -196,7 +197,11 @@ class CellExecutor:
             self._governed(stmt.name, stmt.expr, defined=False)
         elif isinstance(stmt, ir.PExpr):
             target = "_"
-            if stmt.expr.op == "->" and stmt.expr.args[1].op == "name" and not _is_function(stmt.expr.args[1].value):
+            if (
+                stmt.expr.op == "->"
+                and stmt.expr.args[1].op == "name"
+                and not _is_function(stmt.expr.args[1].value)
+            ):
                 target = stmt.expr.args[1].value
             self._governed(target, stmt.expr, defined=False)
         elif isinstance(stmt, ir.PLoop):
@@ -209,7 +214,12 @@ class CellExecutor:
         blocked = sorted(expr.names() & set(self.memory.vetoed))
         if blocked:
             first = self.memory.vetoed[blocked[0]]
-            record = Vetoed(target, first.law, f"not computed: it uses `{blocked[0]}`, vetoed by `{first.law}`", first.beam_id)
+            record = Vetoed(
+                target,
+                first.law,
+                f"not computed: it uses `{blocked[0]}`, vetoed by `{first.law}`",
+                first.beam_id,
+            )
             self.memory.veto(record)
             self.result.values[target] = record
             return
@@ -228,7 +238,9 @@ class CellExecutor:
     def _refuse(self, target: str, start: int, reason: str) -> None:
         """Record a `policy` beam for a refusal before running (consent) and leave the name unbound."""
         parents = [b.beam_id for b in self.result.beams[start:] if b.stage not in ("schedule", "rewrite")]
-        beam = self._beam("policy", "⧖", {"law": "consent", "verdict": "veto", "reason": reason, "name": target}, parents)
+        beam = self._beam(
+            "policy", "⧖", {"law": "consent", "verdict": "veto", "reason": reason, "name": target}, parents
+        )
         beam = beam.evolve(verdict="veto")
         self.result.beams[-1] = beam
         from ..sqi import Verdict
@@ -244,7 +256,9 @@ class CellExecutor:
         if self.governance is None or self._quiet or not beams:
             return True
         values = {bid: d for bid, d in self._beam_data.items() if any(b.beam_id == bid for b in beams)}
-        values.update({b.beam_id: self._beam_data[p] for b in beams for p in b.parents if p in self._beam_data})
+        values.update(
+            {b.beam_id: self._beam_data[p] for b in beams for p in b.parents if p in self._beam_data}
+        )
         sv = self.governance.statement(
             beams,
             name=target,
@@ -287,13 +301,17 @@ class CellExecutor:
     def _rewrite(self, target: str, expr: PNode) -> PNode:
         from ..photon.rewrite import rewrite
 
-        derivation = rewrite(expr, context=self._rewrite_context()) if self.rules is None else rewrite(
-            expr, rules=self.rules, context=self._rewrite_context()
+        derivation = (
+            rewrite(expr, context=self._rewrite_context())
+            if self.rules is None
+            else rewrite(expr, rules=self.rules, context=self._rewrite_context())
         )
         self._rules = [st.rule for st in derivation.steps]
         if derivation.steps and not self._quiet:
             self.result.derivations[target] = derivation
-            parents = [self.memory.bindings[n].value.beam_id for n in expr.names() if n in self.memory.bindings]
+            parents = [
+                self.memory.bindings[n].value.beam_id for n in expr.names() if n in self.memory.bindings
+            ]
             self._beam(
                 "rewrite",
                 "→",
@@ -319,8 +337,9 @@ class CellExecutor:
                 t_free.add(name)
                 if v.data is not None and np.isfinite(complex(v.data)):
                     finite.add(name)
-            elif v.expr is not None and _T not in getattr(v.expr, "free_symbols", set()):
-                t_free.add(name)
+            elif v.expr is not None:
+                if _T not in getattr(v.expr, "free_symbols", set()):
+                    t_free.add(name)
             elif isinstance(v.data, xr.DataArray) and "t" not in v.data.dims:
                 t_free.add(name)
         return {"constants": constants, "t_free": t_free, "finite": finite, "c": self.memory.wave_c}
@@ -332,7 +351,9 @@ class CellExecutor:
         value = self._define_value(expr)
         parents = [self.memory.bindings[n].value.beam_id for n in expr.names() if n in self.memory.bindings]
         if not self._quiet:
-            beam = self._beam("ingest", ":=", {**self._summary(value), "name": target}, [p for p in parents if p])
+            beam = self._beam(
+                "ingest", ":=", {**self._summary(value), "name": target}, [p for p in parents if p]
+            )
             value.beam_id = beam.beam_id
             self._keep_data(beam.beam_id, value)
         return value, expr
@@ -364,7 +385,9 @@ class CellExecutor:
 
     def _bind(self, target: str, value: Value, expr: PNode, *, defined: bool) -> None:
         inputs = tuple(
-            (self.memory.bindings[n].value.beam_id or "") for n in sorted(expr.names()) if n in self.memory.bindings
+            (self.memory.bindings[n].value.beam_id or "")
+            for n in sorted(expr.names())
+            if n in self.memory.bindings
         )
         self.memory.bind(Binding(target, value, expr, defined, inputs))
         for member, role in value.meta.get("members", ()):
@@ -407,7 +430,11 @@ class CellExecutor:
                 for stmt in loop.body:
                     self.statement(stmt)
                 iterations = k + 1
-                if tracker.observe(k, {n: self.memory.bindings[n].value for n in body_names if n in self.memory.bindings}, self.materialize):
+                if tracker.observe(
+                    k,
+                    {n: self.memory.bindings[n].value for n in body_names if n in self.memory.bindings},
+                    self.materialize,
+                ):
                     pass
                 if loop.until is not None:
                     cond = self.evaluate(loop.until, emit=False)
@@ -488,6 +515,12 @@ class CellExecutor:
             raise CodexTypeError("`->` may only stand at the top of a statement, e.g. `Δψ -> L`.")
         return self._op(n, kids, kw)
 
+    def _wave_applies(self, glyph: str, kids: list[Value]) -> bool:
+        """Time derivatives run on the grid only along a `t` axis; otherwise only the exact path can."""
+        if glyph not in _TIME_GLYPHS:
+            return True
+        return self.memory.grid is not None and "t" in self.memory.grid.names
+
     def _is_pair_member_read(self, n: PNode) -> bool:
         return True
 
@@ -504,12 +537,12 @@ class CellExecutor:
                 raise _ConsentRefused(refusal)
         if glyph == "⧖" and n.args[0].op == "name" and n.args[0].value in self.memory.members:
             return self._measure_member(n, n.args[0].value, kids)
-        sym_expr = self._try_symbolic(n, kids, kw) if ins.symbolic else None
+        sym_expr = self._try_symbolic(n, kids, kw) if ins.symbolic and not self._quiet else None
         decision = self.scheduler.decide(
             glyph,
             kids,
             sym_available=sym_expr is not None,
-            wave_available=self.wave_on and ins.wave is not None,
+            wave_available=self.wave_on and ins.wave is not None and self._wave_applies(glyph, kids),
             grid=self.memory.grid,
             mode=self._mode,
             expr=sym_expr,
@@ -524,7 +557,9 @@ class CellExecutor:
             self.materialize(value)
             stage = "symbolic"
         else:
-            out, meta = self._wave(ins, [self.materialize(k) for k in kids], {k: self.materialize(v) for k, v in kw.items()})
+            out, meta = self._wave(
+                ins, [self.materialize(k) for k in kids], {k: self.materialize(v) for k, v in kw.items()}
+            )
             value = Value(kind_of_data(out), expr=sym_expr, data=out, path="wave", meta=meta)
             stage = ins.stage
         elapsed = (time.perf_counter() - started) * 1e3
@@ -538,7 +573,9 @@ class CellExecutor:
             **self._summary(value),
             "path": decision.path,
             "backend": decision.backend,
-            "precision": value.meta.get("precision", self.memory.precision) if decision.path == "wave" else "exact",
+            "precision": value.meta.get("precision", self.memory.precision)
+            if decision.path == "wave"
+            else "exact",
             "duration_ms": elapsed,
             "predicted_ms": decision.predicted_ms,
             "schedule_beam": schedule_id,
@@ -602,13 +639,17 @@ class CellExecutor:
         ctx = self._context()
         fmt = self.memory.precision
         meta: dict[str, Any] = {}
-        fields = any(isinstance(o, xr.DataArray) for o in operands)
-        profiled = fields and ins.precision_class in rp.PROFILED_CLASSES
+        fields = [o for o in operands if isinstance(o, xr.DataArray)]
+        # The κ probes feed scalar fields on the grid; ops on vector fields run in fp64 instead.
+        scalar = len(fields) == len(operands) > 0 and not any("component" in o.dims for o in fields)
+        profiled = scalar and ins.precision_class in rp.PROFILED_CLASSES
         if fmt == "auto":
             fmt = "fp64"
             if profiled:
                 tol = float(self.memory.extras.get("precision_tol", 1e-3))
-                rec = rp.choose_format(ins.glyph, len(operands), ctx, tol, self.profiler, self._precision_cache)
+                rec = rp.choose_format(
+                    ins.glyph, len(operands), ctx, tol, self.profiler, self._precision_cache
+                )
                 fmt = rec.format if isinstance(rec.format, str) else rec.format.name
                 meta["precision_reason"] = rec.reason
         with np.errstate(all="ignore"):
@@ -683,16 +724,29 @@ class CellExecutor:
             beam = self._beam(
                 "collapse",
                 "⧖",
-                {**self._summary(value), "member": member, "role": role, "path": "wave", "duration_ms": elapsed,
-                 "entropy_bits_after": float(new_pair.entropy_bits)},
+                {
+                    **self._summary(value),
+                    "member": member,
+                    "role": role,
+                    "path": "wave",
+                    "duration_ms": elapsed,
+                    "entropy_bits_after": float(new_pair.entropy_bits),
+                },
                 parents,
                 eid=eid,
             )
             value.beam_id = beam.beam_id
-        new_value = Value("pair", data=new_pair, path="wave", beam_id=value.beam_id or pair_binding.value.beam_id,
-                          meta=dict(pair_binding.value.meta))
+        new_value = Value(
+            "pair",
+            data=new_pair,
+            path="wave",
+            beam_id=value.beam_id or pair_binding.value.beam_id,
+            meta=dict(pair_binding.value.meta),
+        )
         members = {m: r for m, (p, r) in self.memory.members.items() if p == pair_name}
-        self.memory.bindings[pair_name] = Binding(pair_name, new_value, pair_binding.node, pair_binding.defined)
+        self.memory.bindings[pair_name] = Binding(
+            pair_name, new_value, pair_binding.node, pair_binding.defined
+        )
         for m, r in members.items():
             self.memory.members[m] = (pair_name, r)
         self.result.values[pair_name] = new_value
@@ -770,8 +824,15 @@ class CellExecutor:
 
         if any(k.expr is None for k in kids) or any(v.expr is None for v in kw.values()):
             return None
-        key = ("op", n.op, n.value, self._space(), self.memory.wave_c, tuple(k.expr for k in kids),
-               tuple((k, v.expr) for k, v in kw.items()))
+        key = (
+            "op",
+            n.op,
+            n.value,
+            self._space(),
+            self.memory.wave_c,
+            tuple(k.expr for k in kids),
+            tuple((k, v.expr) for k, v in kw.items()),
+        )
         if key in self._sym_cache:
             return self._sym_cache[key]
         env = {f"__a{i}": k.expr for i, k in enumerate(kids)}

@@ -26,8 +26,8 @@ from ..sqi import (
     check_resources,
     discretization_drift,
     process_beams,
-    vet,
     verdict_of,
+    vet,
 )
 from ..sqi.scoring import SCORED_STAGES
 
@@ -86,7 +86,9 @@ class Governance:
 
     # ------------------------------------------------------------------------------------ drift
 
-    def drift_report(self, value: Any, exact: Any, grid: Grid, glyph: str, input_norm: float | None) -> DriftReport | None:
+    def drift_report(
+        self, value: Any, exact: Any, grid: Grid, glyph: str, input_norm: float | None
+    ) -> DriftReport | None:
         """Discretization drift of a wave value against its exact form (≤ 4096 sampled points)."""
         if exact is None or not isinstance(value, xr.DataArray):
             return None

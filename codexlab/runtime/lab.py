@@ -26,8 +26,8 @@ from .executor import CellExecutor, CellResult
 from .memory import CarrierMemory
 from .metrics import BUS, MetricsBus, record_execution_metrics
 from .run import Run
-from .values import Vetoed
 from .scheduler import Scheduler
+from .values import Vetoed
 
 __all__ = ["Lab", "default_home"]
 
@@ -63,7 +63,9 @@ class Lab:
         self.store: BeamStore = open_store(db_url, home=self.home)
         self.store.ensure_tables()
         self.vault = Vault(self.home / "vault")
-        self.data_roots = tuple(Path(p).resolve() for p in data_roots) if data_roots else self._default_roots()
+        self.data_roots = (
+            tuple(Path(p).resolve() for p in data_roots) if data_roots else self._default_roots()
+        )
         self.scheduler = Scheduler(cost_threshold=float(self.flags.COST_THRESHOLD))
         self.bus = bus or BUS
         from ..qwave.precision import PrecisionProfiler
@@ -122,7 +124,12 @@ class Lab:
     # ----------------------------------------------------------------------------------------- run
 
     def run(
-        self, code: str, container: str | None = None, *, cell_id: str | None = None, profile: bool | None = None
+        self,
+        code: str,
+        container: str | None = None,
+        *,
+        cell_id: str | None = None,
+        profile: bool | None = None,
     ) -> Run:
         """Parse, rewrite, schedule and execute a cell; persist its beams together; return a `Run`.
 
@@ -146,7 +153,9 @@ class Lab:
             unsubscribe()
             self._persist_metrics(collected)
 
-    def _run(self, code: str, container: str | None, run_id: str, cell: str, started: float, profile: bool) -> Run:
+    def _run(
+        self, code: str, container: str | None, run_id: str, cell: str, started: float, profile: bool
+    ) -> Run:
         tags = {"run_id": run_id, "cell_id": cell}
         try:
             with record_execution_metrics("parse", bus=self.bus, lines=code.count("\n") + 1, **tags):
@@ -177,7 +186,8 @@ class Lab:
             with record_execution_metrics("execute", bus=self.bus, **tags):
                 result = executor.run(codex_to_photon_ast(tree))
                 values = {
-                    name: v if isinstance(v, Vetoed) else executor.materialize(v) for name, v in result.values.items()
+                    name: v if isinstance(v, Vetoed) else executor.materialize(v)
+                    for name, v in result.values.items()
                 }
             with record_execution_metrics("persist", bus=self.bus, rows=len(result.beams), **tags):
                 self.store.persist_beam_events(result.beams)
@@ -206,7 +216,13 @@ class Lab:
                 )
 
     def _make_run(
-        self, run_id: str, cell: str, memory: CarrierMemory, result: CellResult, values: dict[str, Any], started: float
+        self,
+        run_id: str,
+        cell: str,
+        memory: CarrierMemory,
+        result: CellResult,
+        values: dict[str, Any],
+        started: float,
     ) -> Run:
         stored = {b.beam_id: b for b in self.store.beams_for_run(run_id)}
         return Run(
@@ -244,7 +260,9 @@ class Lab:
             )
         self.store.persist_rows("metrics", rows)
 
-    def _persist_error(self, err: BaseException, run_id: str, cell: str, container: str, code: str) -> BeamEvent:
+    def _persist_error(
+        self, err: BaseException, run_id: str, cell: str, container: str, code: str
+    ) -> BeamEvent:
         """One `error` beam saying what failed and where; nothing else of the cell is kept."""
         result: dict[str, Any] = {"error": type(err).__name__, "message": getattr(err, "message", str(err))}
         if isinstance(err, CodexError) and err.line is not None:

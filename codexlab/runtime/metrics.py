@@ -49,7 +49,9 @@ class MetricsBus:
                 try:
                     callback(event)
                 except Exception as err:  # noqa: BLE001 - one bad subscriber must not break a run
-                    self.events.append({"type": "subscriber_error", "error": repr(err), "timestamp": time.time()})
+                    self.events.append(
+                        {"type": "subscriber_error", "error": repr(err), "timestamp": time.time()}
+                    )
 
     def recent(self, type_: str | None = None, n: int = 100) -> list[dict[str, Any]]:
         """The newest `n` events (of a type), oldest first."""

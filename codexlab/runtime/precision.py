@@ -23,12 +23,15 @@ __all__ = ["raw_kernel", "run_op_in_format", "ensure_reference_kernel", "PROFILE
 PROFILED_CLASSES = frozenset({"stencil1", "stencil2", "pointwise"})
 
 
-def raw_kernel(ins: Instruction, templates: list[Any], ctx: ExecContext, kwargs: dict[str, Any]) -> Callable[..., Any]:
+def raw_kernel(
+    ins: Instruction, templates: list[Any], ctx: ExecContext, kwargs: dict[str, Any]
+) -> Callable[..., Any]:
     """A raw-array kernel that rebuilds the op's DataArray operands around the arrays it is given."""
 
     def kernel(*arrays: Any) -> Any:
         operands = [
-            t.copy(data=np.asarray(a)) if isinstance(t, xr.DataArray) else a for t, a in zip(templates, arrays, strict=True)
+            t.copy(data=np.asarray(a)) if isinstance(t, xr.DataArray) else a
+            for t, a in zip(templates, arrays, strict=True)
         ]
         assert ins.wave is not None
         out = ins.wave(operands, ctx, kwargs)
@@ -67,7 +70,12 @@ def ensure_reference_kernel(glyph: str, arity: int, ctx: ExecContext) -> None:
 
 
 def choose_format(
-    glyph: str, arity: int, ctx: ExecContext, tol: float, profiler: qp.PrecisionProfiler | None, cache: dict[str, Any]
+    glyph: str,
+    arity: int,
+    ctx: ExecContext,
+    tol: float,
+    profiler: qp.PrecisionProfiler | None,
+    cache: dict[str, Any],
 ) -> qp.Recommendation:
     """`@precision auto`: the cheapest format predicted to meet `tol` for this op on this grid."""
     key = f"{glyph}|{ctx.grid.describe()}|{tol}"
@@ -78,7 +86,11 @@ def choose_format(
 
 
 def profile_op(
-    profiler: qp.PrecisionProfiler, ins: Instruction, operands: list[Any], ctx: ExecContext, kwargs: dict[str, Any]
+    profiler: qp.PrecisionProfiler,
+    ins: Instruction,
+    operands: list[Any],
+    ctx: ExecContext,
+    kwargs: dict[str, Any],
 ) -> list[Any]:
     """Profile one executed op in every format (errors vs fp64, time) into the profiler."""
     kernel = raw_kernel(ins, operands, ctx, kwargs)

@@ -68,12 +68,18 @@ def instruction(
 ) -> Callable[[Kernel], Kernel]:
     """Register `fn` as the wave kernel of `glyph` (a duplicate raises unless `override=True`)."""
     if precision_class not in PRECISION_CLASSES:
-        raise CodexValueError(f"Unknown precision class `{precision_class}`{did_you_mean(precision_class, PRECISION_CLASSES)}.")
+        raise CodexValueError(
+            f"Unknown precision class `{precision_class}`{did_you_mean(precision_class, PRECISION_CLASSES)}."
+        )
 
     def register(fn: Kernel) -> Kernel:
         if glyph in INSTRUCTIONS and not override:
-            raise CodexValueError(f"Glyph `{glyph}` is already registered; pass `override=True` to replace it.")
-        INSTRUCTIONS[glyph] = Instruction(glyph, name, stage, precision_class, symbolic, fn, (fn.__doc__ or "").strip())
+            raise CodexValueError(
+                f"Glyph `{glyph}` is already registered; pass `override=True` to replace it."
+            )
+        INSTRUCTIONS[glyph] = Instruction(
+            glyph, name, stage, precision_class, symbolic, fn, (fn.__doc__ or "").strip()
+        )
         return fn
 
     return register
@@ -169,10 +175,12 @@ def _dot(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
 @instruction("×", name="cross")
 def _cross(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
     """Cross product of vector fields (2-D gives the z component)."""
-    return _ops().cross(_need_field(args[0], "×", "a vector field"), _need_field(args[1], "×", "a vector field"))
+    return _ops().cross(
+        _need_field(args[0], "×", "a vector field"), _need_field(args[1], "×", "a vector field")
+    )
 
 
-@instruction("⊗", name="tensor", stage="wave", precision_class="pointwise")
+@instruction("⊗", name="tensor", stage="wave", precision_class="state")
 def _tensor(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
     """Dyadic product of vector fields, or a rank-1 entangled pair of two states."""
     a, b = args
@@ -215,7 +223,9 @@ def _compare(fn: Callable[[Any, Any], Any], glyph: str) -> Kernel:
                 f"`{glyph}` compares numbers, got a field; compare a reduction such as `‖f‖` or `max(f)`."
             )
         if isinstance(a, complex) or isinstance(b, complex):
-            raise CodexTypeError(f"`{glyph}` needs real numbers, got a complex one; compare `abs(…)` instead.")
+            raise CodexTypeError(
+                f"`{glyph}` needs real numbers, got a complex one; compare `abs(…)` instead."
+            )
         return bool(fn(a, b))
 
     return kernel

@@ -21,11 +21,11 @@ def describe_value(value: Any) -> str:
         mag = np.abs(data)
         kind = "vector field" if "component" in value.dims else "field"
         with np.errstate(all="ignore"):
-            return (
-                f"{kind} {tuple(data.shape)} {data.dtype}, |·| in [{np.nanmin(mag):.4g}, {np.nanmax(mag):.4g}]"
-            )
+            return f"{kind} {tuple(data.shape)} {data.dtype}, |·| in [{np.nanmin(mag):.4g}, {np.nanmax(mag):.4g}]"
     if type(value).__name__ == "EntangledPair":
-        return f"entangled pair, Schmidt rank {value.schmidt_rank}, entropy {float(value.entropy_bits):.4f} bits"
+        return (
+            f"entangled pair, Schmidt rank {value.schmidt_rank}, entropy {float(value.entropy_bits):.4f} bits"
+        )
     if type(value).__name__ == "Measurement":
         outcome = ", ".join(f"{float(c):.4f}" for c in value.outcome)
         return f"measurement at ({outcome}), probability {float(value.probability):.4g}"
@@ -75,7 +75,9 @@ class Run:
 
     def summary(self) -> str:
         """A readable multi-line summary (what the CLI and plain IPython show)."""
-        lines = [f"Run {self.run_id} · container {self.container_id} · {len(self.beams)} beams · {self.duration_ms:.1f} ms"]
+        lines = [
+            f"Run {self.run_id} · container {self.container_id} · {len(self.beams)} beams · {self.duration_ms:.1f} ms"
+        ]
         for name, value in self.values.items():
             lines.append(f"  {name}: {describe_value(value)}")
         for name, d in self.derivations.items():

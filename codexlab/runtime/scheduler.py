@@ -151,7 +151,13 @@ class Scheduler:
         if wave_available:
             where: dict[str, Any] = {"grid": grid} if size == grid.size else {"size": size}
             estimates["wave"] = est.estimate(
-                op, "wave", context, dtype=dtype, method=method, components=components, container=container,
+                op,
+                "wave",
+                context,
+                dtype=dtype,
+                method=method,
+                components=components,
+                container=container,
                 **where,
             )
         costs = {path: e.cost for path, e in estimates.items()}
@@ -197,8 +203,9 @@ class Scheduler:
             decision.prediction_id = None
         elif decision.estimate is not None:
             e = decision.estimate
-            self.estimator.observe(e.op, e.backend, e.dtype, e.size, e.flops, e.bytes, actual_ms,
-                                   predicted_ms=e.delay)
+            self.estimator.observe(
+                e.op, e.backend, e.dtype, e.size, e.flops, e.bytes, actual_ms, predicted_ms=e.delay
+            )
 
     def flush(self) -> int:
         """Write the estimator's pending calibration rows to its store; returns how many."""

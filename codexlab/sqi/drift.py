@@ -15,7 +15,6 @@ boundary point is more than `BOUNDARY_FACTOR` times its energy per interior poin
 from __future__ import annotations
 
 import functools
-
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field

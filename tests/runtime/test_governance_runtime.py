@@ -9,7 +9,7 @@ import pytest
 
 from codexlab.errors import ResourceError
 from codexlab.runtime import Lab, Vetoed
-from codexlab.sqi import law, veto
+from codexlab.sqi import law
 
 GRID = "@grid x:-1..1:64, y:-1..1:64\n"
 
