@@ -1,0 +1,946 @@
+"""The bridge from QGlyph programs to JAX: one jitted function per program, a `⟲` loop in one lax loop.
+
+`compile_program(program, grid)` turns a fusable `QGlyphProgram` into ONE `jax.jit` function of the
+input arrays that returns every instruction's result (`keep="all"`, so a caller can still show one
+beam per op) or only the outputs' (`keep="outputs"`, which lets XLA keep intermediates in registers).
+Inside, values are raw arrays: numbers are 0-d, a vector field carries a leading component axis and a
+tensor two, as in `kernels`. The stencils are the `kernels` ones (JAX backend), so fused and op-by-op
+results agree to rounding.
+
+`compile_loop(body, carried, grid, count=…)` (or `until=…, max_iter=…`) runs a whole loop inside one
+`lax.fori_loop` (or a do-while `lax.while_loop`) with the assigned values as the carry, and watches
+for attractors in the same loop:
+
+- fixed point: the first iteration k ≥ 1 with max over carried values of ‖xₖ − xₖ₋₁‖ below
+  eps·max(max ‖xₖ‖, 1), as `runtime.attractors.AttractorTracker` does;
+- cycle (period ≥ 2): a state hash h(x) = two fixed random projections of the carried arrays
+  (separable per-axis weights from a fixed seed), each rounded to 12 significant digits (6 below
+  float64): finer than the fixed-point tolerance, so a state converging to a fixed point is reported
+  as one, not as a cycle. Each iteration's hash is compared with the last `window` hashes (the exact
+  first occurrence, as the Python tracker reports it, for periods up to `window`) and with Brent's
+  power-of-two checkpoint (any period λ after a tail μ, found by iteration 2·max(μ, λ) + λ at the
+  latest; `first_seen` is then the checkpoint, a repeat but not necessarily the earliest).
+
+  Limits of the hash: states whose two projections agree to 12 digits count as equal (for unequal
+  states a coincidence of both, about 1e-24); a projection whose rounding noise (about 1e-16·√size
+  relative) straddles a rounding boundary misses that repeat (rarely; later repeats still match);
+  NaN states never match; parts of a state far below the rest's magnitude do not show in the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ..errors import CodexError, CodexNameError, CodexTypeError, CodexValueError, did_you_mean
+from ..photon.ir import PNode
+from . import kernels as K
+from .grid import Grid
+from .qglyph import NotFusable, QGlyphProgram, QInput, QInstr, Ref, to_qglyph, to_wave_program
+
+__all__ = [
+    "compile_program",
+    "CompiledProgram",
+    "ProgramResult",
+    "compile_loop",
+    "CompiledLoop",
+    "LoopResult",
+    "NotFusable",
+    "to_qglyph",
+    "to_wave_program",
+    "clear_cache",
+]
+
+KEEP = ("all", "outputs")
+_CACHE_SIZE = 256
+_PROGRAMS: OrderedDict[tuple[Any, ...], CompiledProgram] = OrderedDict()
+_LOOPS: OrderedDict[tuple[Any, ...], _LoopKernel] = OrderedDict()
+_DTYPES = {"fp64": "float64", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+def clear_cache() -> None:
+    """Forget every compiled program and loop (their jitted functions go with them)."""
+    _PROGRAMS.clear()
+    _LOOPS.clear()
+
+
+def _cached(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = make()
+    cache[key] = value
+    if len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
+
+
+# ----------------------------------------------------------------------------------------- static spec
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What the traced code needs to know about the grid and the numerics (static, hashable)."""
+
+    axes: tuple[K.AxisSpec, ...]
+    lows: tuple[float, ...]
+    method: str
+    c: float
+    dtype: np.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(a.n for a in self.axes)
+
+    @property
+    def cell_volume(self) -> float:
+        return float(np.prod([a.h for a in self.axes]))
+
+    @property
+    def complex_dtype(self) -> np.dtype:
+        return np.dtype(np.complex128 if self.dtype == np.float64 else np.complex64)
+
+
+def _real_dtype(dtype: Any) -> np.dtype:
+    name = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
+    try:
+        dt = np.dtype(jnp.dtype(name))
+    except TypeError as err:
+        raise CodexValueError(
+            f"`dtype={dtype!r}` is not a float type; use `float64`, `float32`, `float16` or `bfloat16`."
+        ) from err
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise CodexValueError(f"`dtype={dtype!r}` is not a float type; use `float64` or `float32`.")
+    return dt
+
+
+def _grid_key(grid: Grid) -> tuple[Any, ...]:
+    return tuple((a.name, float(a.lo), float(a.hi), int(a.n), a.bc) for a in grid.axes)
+
+
+def _spec(grid: Grid, method: str, c: float, dtype: Any) -> _Spec:
+    if not isinstance(grid, Grid):
+        raise CodexTypeError(f"The bridge needs a `Grid`, got a `{type(grid).__name__}`.")
+    return _Spec(
+        K.axis_specs(grid),
+        tuple(float(a.lo) for a in grid.axes),
+        K.resolve_method(method),
+        float(c),
+        _real_dtype(dtype),
+    )
+
+
+def _check_static(program: QGlyphProgram, grid: Grid, spec: _Spec) -> None:
+    """Raise `NotFusable` for what the grid alone rules out (missing axes, spectral on a wall)."""
+    if not program.fusable:
+        raise NotFusable(program.why_not or "The program is not fusable; run it op by op.")
+    names = grid.names
+    space = tuple(a.name for a in grid.space_axes)
+    for axis in program.coords:
+        if axis not in names:
+            raise NotFusable(
+                f"Coordinate `{axis}` is not an axis of the grid `{grid.describe()}`; run it op by op."
+            )
+    for ins in program.instructions:
+        used: tuple[str, ...] = ()
+        if ins.op in ("∇", "∇·", "∇×", "Δ"):
+            used = space
+        elif ins.op in ("□", "d/dt") or ins.op.startswith("∂"):
+            axis = "t" if ins.op in ("□", "d/dt") else ins.op[1:]
+            if axis not in names:
+                raise NotFusable(
+                    f"`{ins.op}` needs the axis `{axis}`, which the grid `{grid.describe()}` lacks; "
+                    "run it op by op."
+                )
+            used = names if ins.op == "□" else (axis,)
+        if ins.op == "∇×" and len(space) not in (2, 3):
+            raise NotFusable(f"`∇×` needs 2 or 3 spatial axes, the grid has {len(space)}; run it op by op.")
+        try:
+            K.check_method(spec.axes, [names.index(a) for a in used], spec.method)
+        except CodexValueError as err:
+            raise NotFusable(err.message) from err
+
+
+# ------------------------------------------------------------------------------------------- the ops
+
+
+def _rank(v: Any, spec: _Spec, glyph: str) -> int:
+    """-1 for a number, 0/1/2 for a scalar/vector/tensor field on the grid."""
+    shape = tuple(np.shape(v))
+    if not shape:
+        return -1
+    g = len(spec.shape)
+    if len(shape) < g or shape[len(shape) - g :] != spec.shape or len(shape) - g > 2:
+        raise NotFusable(
+            f"`{glyph}` got an operand of shape `{shape}`, not a value on the grid {spec.shape}."
+        )
+    return len(shape) - g
+
+
+def _space_count(spec: _Spec) -> int:
+    return len(K.space_indices(spec.axes))
+
+
+def _arith(fn: Callable[[Any, Any], Any]) -> Callable[[QInstr, list[Any], _Spec], Any]:
+    def run(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+        a, b = args
+        ra, rb = _rank(a, spec, ins.op), _rank(b, spec, ins.op)
+        if ra > 0 and rb > 0 and ra != rb:
+            raise NotFusable(
+                f"`{ins.op}` of a rank-{ra} and a rank-{rb} field aligns components by name; run it op by op."
+            )
+        return fn(a, b)
+
+    return run
+
+
+def _differential(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    (u,) = args
+    r = _rank(u, spec, ins.op)
+    names = tuple(a.name for a in spec.axes)
+    if r < 0:
+        raise NotFusable(f"`{ins.op}` needs a field, got a number; run it op by op.")
+    op, m = ins.op, spec.method
+    if op == "∇" and r == 0:
+        return K.grad(u, spec.axes, m, backend="jax")
+    if op == "∇·" and r == 1 and np.shape(u)[0] == _space_count(spec):
+        return K.div(u, spec.axes, m, backend="jax")
+    if op == "∇×" and r == 1 and np.shape(u)[0] == _space_count(spec):
+        return K.curl(u, spec.axes, m, backend="jax")
+    if op == "Δ":
+        return K.lap(u, spec.axes, m, backend="jax")
+    if op == "□":
+        return K.dalembert(u, spec.axes, spec.c, m, backend="jax")
+    if op == "d/dt" or op.startswith("∂"):
+        axis = names.index("t" if op == "d/dt" else op[1:])
+        return K.derivative(u, spec.axes, axis, 1, m, backend="jax")
+    raise NotFusable(f"`{op}` of a rank-{r} field is not defined on the fused path; run it op by op.")
+
+
+def _dot(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    a, b = args
+    ra, rb = _rank(a, spec, "•"), _rank(b, spec, "•")
+    if ra < 0 or rb < 0 or ra == rb == 0:
+        return a * b
+    if ra == 0 or rb == 0:
+        raise NotFusable("`•` of a scalar field and a vector or tensor field is undefined; use `*`.")
+    if np.shape(a)[ra - 1] != np.shape(b)[0]:
+        raise NotFusable(
+            f"`•` of `{np.shape(a)}` and `{np.shape(b)}` has mismatched components; run it op by op."
+        )
+    if ra == 1 and rb == 1:
+        return _contract(a, b)
+    if ra == 2 and rb == 1:
+        return jnp.stack([_contract(a[i], b) for i in range(np.shape(a)[0])])
+    if ra == 1:
+        return jnp.stack([_contract(a, b[:, j]) for j in range(np.shape(b)[1])])
+    return jnp.stack(
+        [jnp.stack([_contract(a[i], b[:, k]) for k in range(np.shape(b)[1])]) for i in range(np.shape(a)[0])]
+    )
+
+
+def _contract(a: Any, b: Any) -> Any:
+    """Σᵢ a[i]·b[i] over the (small) leading component axis, unrolled: XLA on the CPU is slow at
+    reducing over a leading axis (`jnp.sum(axis=0)` takes ~40× longer than this at 1024²)."""
+    total = a[0] * b[0]
+    for i in range(1, np.shape(a)[0]):
+        total = total + a[i] * b[i]
+    return total
+
+
+def _vector_pair(ins: QInstr, args: list[Any], spec: _Spec, sizes: tuple[int, ...]) -> tuple[Any, Any]:
+    a, b = args
+    ok = all(_rank(x, spec, ins.op) == 1 and np.shape(x)[0] in sizes for x in (a, b))
+    if not ok or np.shape(a)[0] != np.shape(b)[0]:
+        why = "an entangled pair of states" if ins.op == "⊗" else "a product of vector fields"
+        raise NotFusable(f"`{ins.op}` of these operands is {why} outside the fused path; run it op by op.")
+    return a, b
+
+
+def _cross(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    return K.cross(*_vector_pair(ins, args, spec, (2, 3)))
+
+
+def _outer(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    return K.outer(*_vector_pair(ins, args, spec, tuple(range(1, 4))))
+
+
+def _abs2(a: Any) -> Any:
+    if jnp.iscomplexobj(a):
+        return jnp.real(a) ** 2 + jnp.imag(a) ** 2
+    return a * a
+
+
+def _density(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    _rank(args[0], spec, "density")
+    return _abs2(args[0])
+
+
+def _norm(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    (a,) = args
+    if _rank(a, spec, "norm") < 0:
+        return jnp.abs(a)
+    return jnp.sqrt(jnp.sum(_abs2(a)) * spec.cell_volume)
+
+
+def _interfere(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    a, b, phase = args
+    if _rank(phase, spec, "⋈") >= 0:
+        raise NotFusable("The phase of `⋈` must be a number; run it op by op.")
+    return _arith(lambda x, y: x + y)(ins, [a, jnp.exp(1j * phase) * b], spec)
+
+
+def _vec(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    if len(args) != _space_count(spec) or any(_rank(x, spec, "vec") > 0 for x in args):
+        raise NotFusable(
+            f"A vector on this grid needs {_space_count(spec)} scalar components, got {len(args)}; "
+            "run it op by op."
+        )
+    dt = jnp.result_type(spec.dtype, *(jnp.asarray(x).dtype for x in args))
+    return jnp.stack([jnp.broadcast_to(jnp.asarray(x, dt), spec.shape) for x in args])
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "<": jnp.less,
+    ">": jnp.greater,
+    "≤": jnp.less_equal,
+    "≥": jnp.greater_equal,
+    "==": jnp.equal,
+    "≠": jnp.not_equal,
+}
+
+
+def _compare(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    a, b = args
+    if (
+        _rank(a, spec, ins.op) >= 0
+        or _rank(b, spec, ins.op) >= 0
+        or jnp.iscomplexobj(a)
+        or jnp.iscomplexobj(b)
+    ):
+        raise NotFusable(f"`{ins.op}` compares real numbers; run it op by op.")
+    return _COMPARE[ins.op](a, b)
+
+
+_ELEMENTARY: dict[str, Callable[[Any], Any]] = {
+    "sin": jnp.sin,
+    "cos": jnp.cos,
+    "tan": jnp.tan,
+    "exp": jnp.exp,
+    "log": jnp.log,
+    "sqrt": jnp.sqrt,
+    "abs": jnp.abs,
+    "conj": jnp.conj,
+    "re": jnp.real,
+    "im": jnp.imag,
+}
+
+
+def _call(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
+    _rank(args[0], spec, ins.token)
+    return _ELEMENTARY[str(ins.attr("fn"))](args[0])
+
+
+_OPS: dict[str, Callable[[QInstr, list[Any], _Spec], Any]] = {
+    "+": _arith(lambda a, b: a + b),
+    "-": _arith(lambda a, b: a - b),
+    "*": _arith(lambda a, b: a * b),
+    "/": _arith(lambda a, b: a / b),
+    "^": _arith(lambda a, b: a**b),
+    "neg": lambda ins, args, spec: -args[0],
+    "•": _dot,
+    "×": _cross,
+    "⊗": _outer,
+    "density": _density,
+    "norm": _norm,
+    "⋈": _interfere,
+    "vec": _vec,
+    "call": _call,
+    **{g: _differential for g in ("∇", "∇·", "∇×", "Δ", "□", "d/dt", "∂x", "∂y", "∂z", "∂t")},
+    **{g: _compare for g in _COMPARE},
+}
+
+
+def _is_array(v: Any) -> bool:
+    return isinstance(v, (jax.Array, np.ndarray))
+
+
+def _constant(v: Any) -> Any:
+    """A constant operand as a weakly typed JAX scalar (ints as floats, so `2^-1` is 0.5)."""
+    return jnp.asarray(float(v) if isinstance(v, int) else v)
+
+
+def _mesh(spec: _Spec, axis: str) -> Any:
+    """The coordinate mesh of `axis` (lo + k·h along it, broadcast to the grid), computed in-kernel."""
+    index = [a.name for a in spec.axes].index(axis)
+    k = lax.broadcasted_iota(jnp.float64, spec.shape, index)
+    return (spec.lows[index] + spec.axes[index].h * k).astype(spec.dtype)
+
+
+def _value(v: Any, spec: _Spec) -> Any:
+    """A result as an array of the program's precision (constants become 0-d arrays)."""
+    if _is_array(v):
+        return v
+    return jnp.asarray(v, spec.complex_dtype if isinstance(v, complex) else spec.dtype)
+
+
+def _evaluate(
+    program: QGlyphProgram, spec: _Spec, env: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Trace a program: every instruction's value by id, and the named outputs."""
+    values: dict[str, Any] = {}
+    meshes: dict[str, Any] = {}
+
+    def get(ref: Ref) -> Any:
+        if isinstance(ref, str):
+            return values[ref]
+        if isinstance(ref, QInput):
+            if ref.kind == "coord":
+                if ref.name not in meshes:
+                    meshes[ref.name] = _mesh(spec, ref.name)
+                return meshes[ref.name]
+            return env[ref.name]
+        return ref
+
+    for ins in program.instructions:
+        args = [get(a) for a in ins.args]
+        if not any(_is_array(a) for a in args):
+            args = [_constant(a) for a in args]
+        try:
+            values[ins.id] = _OPS[ins.op](ins, args, spec)
+        except NotFusable:
+            raise
+        except (CodexError, TypeError, ValueError) as err:
+            raise NotFusable(
+                f"`{ins.token}` cannot run fused on these operands ({err}); run it op by op."
+            ) from err
+    return values, {name: _value(get(ref), spec) for name, ref in program.outputs}
+
+
+def _prepare(program_inputs: Sequence[str], inputs: Mapping[str, Any], spec: _Spec) -> dict[str, Any]:
+    """The inputs a program reads, as arrays of the program's precision; names checked."""
+    missing = [n for n in program_inputs if n not in inputs]
+    if missing:
+        raise CodexNameError(
+            f"Input `{missing[0]}` is missing{did_you_mean(missing[0], inputs)}; the program reads "
+            f"{', '.join(f'`{n}`' for n in program_inputs)}."
+        )
+    return {n: _cast(inputs[n], spec, n) for n in program_inputs}
+
+
+def _cast(v: Any, spec: _Spec, name: str) -> Any:
+    if isinstance(v, bool) or isinstance(v, np.bool_):
+        raise NotFusable(f"Input `{name}` is a boolean, not a value on the grid; run it op by op.")
+    arr = K.as_array(v)
+    target = spec.complex_dtype if jnp.iscomplexobj(arr) else spec.dtype
+    arr = arr if arr.dtype == target else arr.astype(target)
+    _rank(arr, spec, name)
+    return arr
+
+
+def _shapes(arrays: Mapping[str, Any]) -> dict[str, jax.ShapeDtypeStruct]:
+    return {k: jax.ShapeDtypeStruct(np.shape(v), v.dtype) for k, v in arrays.items()}
+
+
+def _cost(lowered: Any) -> dict[str, float]:
+    """XLA's flops / bytes / transcendentals of a compiled function (dict or list-of-dict forms)."""
+    raw = lowered.compile().cost_analysis()
+    if isinstance(raw, (list, tuple)):
+        raw = raw[0] if raw else {}
+    costs: dict[str, Any] = dict(raw or {})
+    return {
+        "flops": float(costs.get("flops", 0.0)),
+        "bytes_accessed": float(costs.get("bytes accessed", costs.get("bytes_accessed", 0.0))),
+        "transcendentals": float(costs.get("transcendentals", 0.0)),
+    }
+
+
+# ------------------------------------------------------------------------------------------ programs
+
+
+class ProgramResult(NamedTuple):
+    """One fused execution: every kept instruction's value by id, and the named outputs."""
+
+    values: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+class CompiledProgram:
+    """A QGlyph program as one jitted function of its inputs (see `compile_program`)."""
+
+    def __init__(self, program: QGlyphProgram, grid: Grid, spec: _Spec, keep: str) -> None:
+        self.program = program
+        self.grid = grid
+        self.spec = spec
+        self.keep = keep
+        self._shapes: dict[str, jax.ShapeDtypeStruct] | None = None  # of the last call, not its arrays
+        out_ids = {r for _, r in program.outputs if isinstance(r, str)}
+        kept = {i.id for i in program.instructions} if keep == "all" else out_ids
+
+        def fused(inputs: dict[str, Any]) -> dict[str, Any]:
+            values, _ = _evaluate(program, spec, inputs)
+            return {k: _value(v, spec) for k, v in values.items() if k in kept}
+
+        self._jitted = jax.jit(fused)
+
+    @property
+    def qglyph_id(self) -> str:
+        """The program's id."""
+        return self.program.qglyph_id
+
+    def __call__(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Run once: instruction id → array (every instruction with keep="all", else the outputs')."""
+        prepared = _prepare(self.program.inputs, inputs, self.spec)
+        self._shapes = _shapes(prepared)
+        return self._jitted(prepared)  # type: ignore[no-any-return]
+
+    def run(self, inputs: Mapping[str, Any]) -> ProgramResult:
+        """Run once and also resolve the named outputs (an output may be an input or a constant)."""
+        values = self(inputs)
+        return ProgramResult(values, self.named(values, inputs))
+
+    def named(self, values: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The named outputs from one call's `values` and its `inputs`."""
+        out: dict[str, Any] = {}
+        for name, ref in self.program.outputs:
+            if isinstance(ref, str):
+                out[name] = values[ref]
+            elif isinstance(ref, QInput) and ref.kind == "coord":
+                out[name] = jnp.asarray(self.grid.mesh()[self.grid.names.index(ref.name)], self.spec.dtype)
+            elif isinstance(ref, QInput):
+                out[name] = _cast(inputs[ref.name], self.spec, ref.name)
+            else:
+                out[name] = _value(ref, self.spec)
+        return out
+
+    def cost_analysis(self, inputs: Mapping[str, Any] | None = None) -> dict[str, float]:
+        """XLA's estimate for one call: `flops`, `bytes_accessed`, `transcendentals`.
+
+        Shapes come from `inputs`, else from the last call, else every input is taken as a scalar
+        field of the program's dtype.
+        """
+        if inputs is not None:
+            shapes = _shapes(_prepare(self.program.inputs, inputs, self.spec))
+        elif self._shapes is not None:
+            shapes = self._shapes
+        else:
+            shapes = {n: jax.ShapeDtypeStruct(self.spec.shape, self.spec.dtype) for n in self.program.inputs}
+        return _cost(self._jitted.lower(shapes))
+
+    def __repr__(self) -> str:
+        return (
+            f"CompiledProgram({self.qglyph_id[:12]}, {len(self.program)} instructions, "
+            f"grid={self.grid.describe()!r}, method={self.spec.method!r}, keep={self.keep!r})"
+        )
+
+
+def _as_program(program: QGlyphProgram | PNode | Sequence[Any]) -> QGlyphProgram:
+    return program if isinstance(program, QGlyphProgram) else to_qglyph(program)
+
+
+def compile_program(
+    program: QGlyphProgram | PNode | Sequence[Any],
+    grid: Grid,
+    *,
+    method: str = "fd2",
+    c: float = 1.0,
+    dtype: Any = jnp.float64,
+    keep: str = "all",
+) -> CompiledProgram:
+    """Compile a fusable QGlyph program (or what `to_qglyph` takes) on `grid` into one jitted function.
+
+    Parameters: `method` the derivative method (`fd2`, `fd4`, `spectral`); `c` the wave speed of `□`;
+    `dtype` the real precision (complex inputs use the matching complex type); `keep="all"` returns
+    every instruction's value, `"outputs"` only the outputs'. Compiled programs are cached by
+    (program id, grid, method, c, dtype, keep).
+    Raises `NotFusable` (with the reason) for a program the fused path cannot run on this grid; a
+    caller then runs it op by op. Operand kinds are checked when the inputs arrive: a call can raise
+    `NotFusable` too (e.g. `⊗` of two scalar fields, which makes a pair).
+    """
+    if keep not in KEEP:
+        raise CodexValueError(
+            f"`keep={keep!r}` is unknown{did_you_mean(str(keep), KEEP)}; use `all` or `outputs`."
+        )
+    prog = _as_program(program)
+    spec = _spec(grid, method, c, dtype)
+    _check_static(prog, grid, spec)
+    key = (prog.qglyph_id, _grid_key(grid), spec.method, spec.c, spec.dtype.name, keep)
+    return _cached(_PROGRAMS, key, lambda: CompiledProgram(prog, grid, spec, keep))  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------------------------- loops
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    """A finished loop: final values of the names the body assigns, iterations, condition, attractor."""
+
+    values: dict[str, Any]
+    iterations: int
+    condition_met: bool
+    attractor: dict[str, Any] | None
+
+
+_NO_ITER = np.iinfo(np.int32).max
+
+
+#: Per tracked array, per part (real, imag): one (axis length, projections) weight matrix per axis.
+_Weights = list[list[list[np.ndarray]]]
+PROJECTIONS = 2
+
+
+def _hash_weights(shapes: Sequence[tuple[int, ...]]) -> _Weights:
+    """Fixed random weights (seeded by array index, part and shape, so every run agrees)."""
+    out: _Weights = []
+    for i, shape in enumerate(shapes):
+        parts: list[list[np.ndarray]] = []
+        for part in range(2):
+            digest = hashlib.blake2b(f"{i}:{part}:{shape}".encode(), digest_size=4).digest()
+            rng = np.random.default_rng(int.from_bytes(digest, "little"))
+            parts.append([rng.standard_normal((n, PROJECTIONS)) for n in (shape or (1,))])
+        out.append(parts)
+    return out
+
+
+def _project(x: Any, mats: list[np.ndarray]) -> Any:
+    """(projections,): Σ x[i, j, …]·u_p[i]·v_p[j]·… in float64, one pass over x for all projections."""
+    x = x.astype(jnp.float64)
+    if x.ndim == 0:
+        return x * jnp.asarray(mats[0][0])
+    y = x @ jnp.asarray(mats[-1])
+    for w in reversed(mats[:-1]):
+        y = jnp.einsum("...ip,ip->...p", y, jnp.asarray(w))
+    return y
+
+
+def _state_hash(arrays: Sequence[Any], weights: _Weights, digits: int) -> Any:
+    """(projections, 2): each projection's mantissa and decimal exponent, rounded to `digits` digits."""
+    p = jnp.zeros((PROJECTIONS,), jnp.float64)
+    for x, (w_re, w_im) in zip(arrays, weights, strict=True):
+        p = p + _project(jnp.real(x), w_re)
+        if jnp.iscomplexobj(x):
+            p = p + _project(jnp.imag(x), w_im)
+    a = jnp.abs(p)
+    e = jnp.where(a > 0, jnp.floor(jnp.log10(jnp.where(a > 0, a, 1.0))), 0.0)
+    m = jnp.round(p * 10.0 ** (digits - 1 - e))
+    return jnp.stack([m, e], axis=-1)
+
+
+def _l2(x: Any) -> Any:
+    return jnp.sqrt(jnp.sum(_abs2(x)))
+
+
+class _Track(NamedTuple):
+    """Attractor search state carried through the loop."""
+
+    kind: Any  # 0 none, 1 fixed point, 2 cycle
+    iteration: Any
+    residual: Any
+    period: Any
+    first_seen: Any
+    ring_h: Any
+    ring_k: Any
+    brent_h: Any
+    brent_k: Any
+    power: Any
+
+
+def _track_init(window: int, projections: int) -> _Track:
+    i32 = jnp.int32
+    return _Track(
+        jnp.zeros((), i32),
+        jnp.full((), -1, i32),
+        jnp.zeros((), jnp.float64),
+        jnp.zeros((), i32),
+        jnp.full((), -1, i32),
+        jnp.zeros((window, projections, 2)),
+        jnp.full((window,), -1, i32),
+        jnp.zeros((projections, 2)),
+        jnp.full((), -1, i32),
+        jnp.ones((), i32),
+    )
+
+
+def _observe(
+    k: Any, old: Sequence[Any], new: Sequence[Any], trk: _Track, eps: float, hasher: Callable[[Any], Any]
+) -> _Track:
+    """One iteration of the attractor search (only called while nothing has been found)."""
+    delta = jnp.max(jnp.stack([_l2(a - b) for a, b in zip(new, old, strict=True)]))
+    scale = jnp.maximum(jnp.max(jnp.stack([_l2(a) for a in new])), 1.0)
+    fixed = (k >= 1) & ((delta < eps * scale) | (delta == 0))
+    h = hasher(new)
+    # Period 1 is left to the fixed-point test, which also catches exact repeats (‖xₖ − xₖ₋₁‖ = 0).
+    ring_eq = (trk.ring_k >= 0) & (trk.ring_k < k - 1) & jnp.all(trk.ring_h == h, axis=(1, 2))
+    ring_hit = jnp.any(ring_eq)
+    ring_first = jnp.min(jnp.where(ring_eq, trk.ring_k, _NO_ITER))
+    brent_hit = (trk.brent_k >= 0) & (trk.brent_k < k - 1) & jnp.all(trk.brent_h == h)
+    cycle = ~fixed & (ring_hit | brent_hit)
+    first = jnp.where(ring_hit, ring_first, trk.brent_k)
+    kind = jnp.where(fixed, 1, jnp.where(cycle, 2, 0)).astype(jnp.int32)
+    slot = k % trk.ring_k.shape[0]
+    move = (trk.brent_k < 0) | (k - trk.brent_k >= trk.power)
+    return _Track(
+        kind=kind,
+        iteration=jnp.where(kind > 0, k, trk.iteration).astype(jnp.int32),
+        residual=jnp.where(fixed, delta.astype(jnp.float64), trk.residual),
+        period=jnp.where(cycle, k - first, 0).astype(jnp.int32),
+        first_seen=jnp.where(cycle, first, -1).astype(jnp.int32),
+        ring_h=trk.ring_h.at[slot].set(h),
+        ring_k=trk.ring_k.at[slot].set(k),
+        brent_h=jnp.where(move, h, trk.brent_h),
+        brent_k=jnp.where(move, k, trk.brent_k).astype(jnp.int32),
+        power=jnp.where(move & (trk.brent_k >= 0), trk.power * 2, trk.power).astype(jnp.int32),
+    )
+
+
+def _attractor(trk: _Track) -> dict[str, Any] | None:
+    kind = int(trk.kind)
+    if kind == 1:
+        return {"kind": "fixed_point", "iteration": int(trk.iteration), "residual": float(trk.residual)}
+    if kind == 2:
+        return {
+            "kind": "cycle",
+            "period": int(trk.period),
+            "iteration": int(trk.iteration),
+            "first_seen": int(trk.first_seen),
+        }
+    return None
+
+
+def _promote(
+    step: Callable[[dict[str, Any]], dict[str, Any]], state: dict[str, Any], names: Sequence[str]
+) -> dict[str, Any]:
+    """The initial carry in the dtypes and shapes the body keeps (complex if the body makes it so)."""
+    for _ in range(4):
+        out = jax.eval_shape(step, state)
+        new, changed = {}, False
+        for n in names:
+            o = out[n]
+            if n in state:
+                v = state[n]
+                dt = jnp.result_type(v.dtype, o.dtype)
+                try:
+                    shape = jnp.broadcast_shapes(v.shape, o.shape)
+                except ValueError as err:
+                    raise NotFusable(
+                        f"`{n}` changes shape from `{v.shape}` to `{o.shape}` in the loop; run it op by op."
+                    ) from err
+                if (dt, shape) != (v.dtype, v.shape):
+                    v, changed = jnp.broadcast_to(v.astype(dt), shape), True
+            else:
+                v, changed = jnp.zeros(o.shape, o.dtype), True
+            new[n] = v
+        state = new
+        if not changed:
+            return state
+    raise NotFusable(
+        "The loop's values change type or shape from one iteration to the next; run it op by op."
+    )
+
+
+class _LoopKernel:
+    """The jitted loop for one (body, condition, carried, grid, numerics); the bound is an argument."""
+
+    def __init__(
+        self,
+        body: QGlyphProgram,
+        until: QGlyphProgram | None,
+        watch: tuple[str, ...],
+        spec: _Spec,
+        eps: float,
+        track: bool,
+        window: int,
+    ) -> None:
+        self.body, self.until, self.watch, self.spec = body, until, watch, spec
+        self.names = tuple(n for n, _ in body.outputs)
+        digits = 12 if spec.dtype == np.float64 else 6
+
+        def step(state: dict[str, Any], consts: dict[str, Any]) -> dict[str, Any]:
+            _, named = _evaluate(body, spec, {**consts, **state})
+            return {n: named[n] for n in self.names}
+
+        def condition(state: dict[str, Any], consts: dict[str, Any]) -> Any:
+            assert until is not None
+            _, named = _evaluate(until, spec, {**consts, **state})
+            met = named["_"]
+            if met.dtype != jnp.bool_ or met.ndim != 0:
+                raise NotFusable(
+                    "The condition of `⟲ until` must be a comparison of numbers; run it op by op."
+                )
+            return met
+
+        def run(init: dict[str, Any], consts: dict[str, Any], bound: Any) -> tuple[Any, ...]:
+            state0 = _promote(lambda s: step(s, consts), init, self.names)
+            weights = _hash_weights([tuple(state0[n].shape) for n in watch])
+
+            def hasher(arrays: Any) -> Any:
+                return _state_hash(arrays, weights, digits)
+
+            def advance(k: Any, state: dict[str, Any], trk: _Track) -> tuple[dict[str, Any], _Track]:
+                out = step(state, consts)
+                new = {n: jnp.broadcast_to(out[n].astype(state[n].dtype), state[n].shape) for n in self.names}
+                if track and watch:
+                    old_w, new_w = [state[n] for n in watch], [new[n] for n in watch]
+                    trk = lax.cond(
+                        trk.kind == 0,
+                        lambda t: _observe(k, old_w, new_w, t, eps, hasher),
+                        lambda t: t,
+                        trk,
+                    )
+                return new, trk
+
+            trk0 = _track_init(window, PROJECTIONS)
+            if until is None:
+                state, trk = lax.fori_loop(0, bound, lambda k, c: advance(k, *c), (state0, trk0))
+                return state, bound, jnp.array(True), trk
+
+            def cond_fn(carry: tuple[Any, ...]) -> Any:
+                _, _, k, met = carry
+                return ~met & (k < bound)
+
+            def body_fn(carry: tuple[Any, ...]) -> tuple[Any, ...]:
+                state, trk, k, _ = carry
+                state, trk = advance(k, state, trk)
+                return state, trk, k + 1, condition(state, consts)
+
+            state, trk, k, met = lax.while_loop(
+                cond_fn, body_fn, (state0, trk0, jnp.zeros((), jnp.int32), jnp.array(False))
+            )
+            return state, k, met, trk
+
+        self._jitted = jax.jit(run)
+
+    def __call__(self, init: dict[str, Any], consts: dict[str, Any], bound: int) -> tuple[Any, ...]:
+        return self._jitted(init, consts, jnp.asarray(bound, jnp.int32))  # type: ignore[no-any-return]
+
+
+class CompiledLoop:
+    """A `⟲` loop compiled into one lax loop (see `compile_loop`); call it with the inputs."""
+
+    def __init__(self, kernel: _LoopKernel, count: int | None, max_iter: int | None) -> None:
+        self._kernel = kernel
+        self.count = count
+        self.max_iter = max_iter
+        self.body = kernel.body
+        self.condition = kernel.until
+        parts = [
+            kernel.body.qglyph_id,
+            kernel.until.qglyph_id if kernel.until else "-",
+            ",".join(kernel.watch),
+        ]
+        self.qglyph_id = hashlib.blake2b("\x1f".join(["loop", *parts]).encode(), digest_size=12).hexdigest()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Names the loop needs before it starts: values read before they are assigned, and constants."""
+        names = set(self.body.inputs)
+        if self.condition is not None:
+            names |= set(self.condition.inputs) - set(self._kernel.names)
+        return tuple(sorted(names))
+
+    @property
+    def assigned(self) -> tuple[str, ...]:
+        """Names the body assigns, in order (the carry)."""
+        return self._kernel.names
+
+    def __call__(self, inputs: Mapping[str, Any]) -> LoopResult:
+        """Run the loop from `inputs` (initial values and constants, raw arrays or numbers)."""
+        spec = self._kernel.spec
+        needed = self.inputs
+        prepared = _prepare(needed, inputs, spec)
+        assigned = set(self.assigned)
+        init = {n: v for n, v in prepared.items() if n in assigned}
+        init.update({n: _cast(inputs[n], spec, n) for n in self.assigned if n not in init and n in inputs})
+        consts = {n: v for n, v in prepared.items() if n not in assigned}
+        bound = self.count if self.count is not None else self.max_iter
+        assert bound is not None
+        try:
+            state, k, met, trk = self._kernel(init, consts, bound)
+        except NotFusable:
+            raise
+        except (CodexError, TypeError, ValueError) as err:
+            raise NotFusable(f"The loop cannot run fused ({err}); run it op by op.") from err
+        iterations = int(k)
+        values = {n: state[n] for n in self.assigned if iterations > 0 or n in init}
+        return LoopResult(values, iterations, bool(met), _attractor(trk))
+
+    def __repr__(self) -> str:
+        bound = f"count={self.count}" if self.count is not None else f"until, max_iter={self.max_iter}"
+        return f"CompiledLoop({self.qglyph_id[:12]}, {len(self.body)} instructions, {bound})"
+
+
+def _bound(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise CodexValueError(f"`{what}` must be a whole number ≥ 0, got `{value!r}`.")
+    return int(value)
+
+
+def compile_loop(
+    body: Sequence[Any],
+    carried: Sequence[str],
+    grid: Grid,
+    *,
+    count: int | None = None,
+    until: PNode | None = None,
+    max_iter: int | None = None,
+    eps: float = 1e-10,
+    method: str = "fd2",
+    c: float = 1.0,
+    dtype: Any = jnp.float64,
+    track: bool = True,
+    window: int = 16,
+) -> CompiledLoop:
+    """Compile a `⟲` loop body into one `lax.fori_loop` (`count`) or do-while `lax.while_loop` (`until`).
+
+    Parameters: `body` the assignments `(target, PNode)` (or `PAssign`s) in order; `carried` the names
+    whose state the attractor search watches (normally every name the body assigns); `count` a fixed
+    number of iterations, or `until` a condition tested after each run of the body with `max_iter` a
+    bound; `eps` the fixed-point tolerance; `track=False` skips the attractor search; `window` the
+    number of recent state hashes compared exactly (periods up to it get their first occurrence).
+    Names the body reads before assigning them, and names it reads but never assigns, are inputs of
+    the call (constants are arguments of the jitted function, not baked in).
+    Raises `NotFusable` with the reason when the body or condition holds an op the fused path cannot
+    run (the caller then runs the loop op by op), `CodexValueError` for bad bounds.
+    """
+    if (count is None) == (until is None):
+        raise CodexValueError(
+            "Give a loop either `count=` or `until=` (with `max_iter=`), not both or neither."
+        )
+    if until is not None and max_iter is None:
+        raise CodexValueError("`⟲ until` needs a bound: pass `max_iter=`.")
+    count = None if count is None else _bound(count, "count")
+    max_iter = None if max_iter is None else _bound(max_iter, "max_iter")
+    if window < 1:
+        raise CodexValueError(f"`window` must be at least 1, got `{window}`.")
+    program = to_qglyph(list(body))
+    condition = None if until is None else to_qglyph(until)
+    spec = _spec(grid, method, c, dtype)
+    _check_static(program, grid, spec)
+    if condition is not None:
+        _check_static(condition, grid, spec)
+    names = {n for n, _ in program.outputs}
+    watch = tuple(n for n in dict.fromkeys(carried) if n in names)
+    key = (
+        program.qglyph_id,
+        condition.qglyph_id if condition else None,
+        watch,
+        _grid_key(grid),
+        spec.method,
+        spec.c,
+        spec.dtype.name,
+        float(eps),
+        bool(track),
+        int(window),
+    )
+    kernel = _cached(
+        _LOOPS, key, lambda: _LoopKernel(program, condition, watch, spec, float(eps), track, window)
+    )
+    return CompiledLoop(kernel, count, max_iter)
