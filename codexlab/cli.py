@@ -104,10 +104,7 @@ def run_to_json(run: Any) -> dict[str, Any]:
         "container": run.container_id,
         "values": {k: _json_value(v) for k, v in run.values.items()},
         "derivations": {
-            k: [
-                {"rule": s.rule, "before": to_unicode(s.before), "after": to_unicode(s.after)}
-                for s in d.steps
-            ]
+            k: [{"rule": s.rule, "before": to_unicode(s.before), "after": to_unicode(s.after)} for s in d.steps]
             for k, d in run.derivations.items()
         },
         "beams": run.beam_ids,
@@ -155,15 +152,24 @@ def _cmd_lineage(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from .runtime import Lab
+    from .runtime.integrity import QKD_FIELD, verify_entangled_signatures
 
     lab = Lab(home=args.home)
     problems = lab.store.verify_chain(args.run)
+    runs = (
+        [args.run]
+        if args.run
+        else list(dict.fromkeys(r["sheet_run_id"] for r in lab.store.rows("beams") if QKD_FIELD in r.get("result", {})))
+    )
+    signed = [b for run in runs for b in lab.store.beams_for_run(run)]
+    problems += verify_entangled_signatures(signed)
     if problems:
-        print(f"hash chain broken: {problems[0]}")
+        print(f"integrity broken: {problems[0]}")
         for p in problems[1:]:
             print(f"  also: {p}")
         return 1
-    print("hash chain intact")
+    count = sum(QKD_FIELD in b.result for b in signed)
+    print("hash chain intact" + (f"; {count} QKD signatures verify" if count else ""))
     return 0
 
 

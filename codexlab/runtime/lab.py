@@ -79,6 +79,33 @@ class Lab:
         self.trace_path = self.home / "traces" / "collapse_trace.jsonl"
         self._containers: dict[str, CarrierMemory] = {}
         self._cells = 0
+        self._programs: dict[str, Any] = {}
+        self._kg: Any = None
+
+    @property
+    def kg(self) -> Any:
+        """The knowledge graph at `<home>/kg/` (opened on first use; read-only if another process holds it)."""
+        if self._kg is None:
+            from ..kg import open_kg
+
+            self._kg = open_kg(self.home)
+        return self._kg
+
+    def qglyph(self, qglyph_id: str) -> Any:
+        """The QGlyph program with this content-hash id, as written in beams and collapse traces."""
+        try:
+            return self._programs[qglyph_id]
+        except KeyError:
+            from ..errors import CodexNameError, did_you_mean
+
+            raise CodexNameError(
+                f"No QGlyph program `{qglyph_id}` was compiled in this Lab{did_you_mean(qglyph_id, self._programs)}."
+            ) from None
+
+    def register_program(self, program: Any) -> str:
+        """Keep a QGlyph program so `lab.qglyph(id)` resolves it; returns its id."""
+        self._programs[program.qglyph_id] = program
+        return str(program.qglyph_id)
 
     def _policy_file(self) -> Path | None:
         """The SoulLaw policy file: `<home>/soullaw.toml` if present, else the packaged default."""
@@ -189,6 +216,8 @@ class Lab:
                     name: v if isinstance(v, Vetoed) else executor.materialize(v)
                     for name, v in result.values.items()
                 }
+            if self.flags.QKD_ON and result.eids:
+                self._sign_pairs(result, memory)
             with record_execution_metrics("persist", bus=self.bus, rows=len(result.beams), **tags):
                 self.store.persist_beam_events(result.beams)
                 if result.links:
@@ -198,7 +227,43 @@ class Lab:
             self._persist_error(err, run_id, cell, memory.container_id, code)
             raise
         self._publish_governance(result, memory)
+        self._trace_collapses(result, memory, run_id, tree)
+        self._export_kg(result, run_id)
         return self._make_run(run_id, cell, memory, result, values, started)
+
+    def _sign_pairs(self, result: CellResult, memory: CarrierMemory) -> None:
+        """`QKD_ON`: sign the pair members' beams with their BB84 keys, then let SoulLaw verify each."""
+        from ..sqi.soullaw import vet
+        from .integrity import QKD_FIELD, sign_entangled_beams, verify_entangled_signatures
+
+        signed = sign_entangled_beams(
+            result.beams, seed=memory.seed, eavesdropper=bool(memory.config.get("qkd_eavesdropper", False))
+        )
+        checked = []
+        for beam in signed:
+            if QKD_FIELD in beam.result:
+                ok = not verify_entangled_signatures([beam])
+                verdicts = vet(beam, {"qkd_on": True, "signature_ok": ok}, laws=["qkd_signature"])
+                result.verdicts.extend(verdicts)
+                if any(v.outcome == "veto" for v in verdicts):
+                    beam = beam.evolve(verdict="veto")
+            checked.append(beam)
+        result.beams = checked
+
+    def _trace_collapses(self, result: CellResult, memory: CarrierMemory, run_id: str, tree: ast.Scroll) -> None:
+        """One collapse trace (contract 6) per ⧖ of the cell, with ids that `replay`, `vault.load` and
+        `qglyph` resolve."""
+        from .tracing import collapse_traces
+
+        with record_execution_metrics("collapse_trace", bus=self.bus, run_id=run_id):
+            collapse_traces(self, result, memory, run_id, tree)
+
+    def _export_kg(self, result: CellResult, run_id: str) -> None:
+        """Approved beams and their scores into the run's named graph (vetoed ones go nowhere)."""
+        if self.kg.read_only:
+            return
+        with record_execution_metrics("kg_export", bus=self.bus, run_id=run_id, rows=len(result.beams)):
+            self.kg.write_beams(self.store.beams_for_run(run_id), result.scores)
 
     def _publish_governance(self, result: CellResult, memory: CarrierMemory) -> None:
         """After the cell committed: SQI score events on the bus and in the store, verdicts in the trace."""
