@@ -34,6 +34,10 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python benchmarks/parse_bench.py
 	$(BIN)/python benchmarks/store_bench.py
 	$(BIN)/python benchmarks/kernels_bench.py
+	$(BIN)/python benchmarks/pipeline_bench.py
+	$(BIN)/python benchmarks/fusion_bench.py
+	$(BIN)/python benchmarks/kg_bench.py
+	$(BIN)/python benchmarks/governance_bench.py
 
 schemas: $(VENV)/.stamp-core
 	$(BIN)/codexlab schemas

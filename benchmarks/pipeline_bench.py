@@ -3,7 +3,9 @@
 Measures, in one run on this machine:
 - a trivial 64² cell, cold (first run: imports, JIT) and warm (median of repeats), against the
   kernel time inside it — the difference is the pipeline's overhead;
-- a 1024² Laplacian cell: kernel time vs the whole pipeline.
+- a 1024² Laplacian cell: kernel time vs the whole pipeline;
+- a 1024² cell `E = ∇ψ • ∇ψ + Δψ` fused (one jitted program) vs the same ops dispatched one by one
+  (`fuse=False`): whole cell and kernel time, medians of warm repeats, with the ratio.
 Prints a markdown table. Usage: `python benchmarks/pipeline_bench.py [--repeats N]`.
 """
 
@@ -22,6 +24,61 @@ def _kernel_ms(run: object, token: str) -> float:
         for b in run.beams  # type: ignore[attr-defined]
         if b.token == token and b.stage in ("wave", "symbolic")
     )
+
+
+FUSED_CELL = "E = ∇ψ • ∇ψ + Δψ"
+
+
+def _fused_kernel_ms(run: object) -> float:
+    """The kernel time of a cell: the fused calls' time (once each), else the ops' own times."""
+    fused: dict[str, float] = {}
+    total = 0.0
+    for b in run.beams:  # type: ignore[attr-defined]
+        if b.stage != "wave":
+            continue
+        if b.result.get("fused"):
+            fused[b.result["qglyph_id"]] = float(b.result["fused_ms"])
+        else:
+            total += float(b.result.get("duration_ms", 0.0))
+    return total + sum(fused.values())
+
+
+def bench_fusion(home: Path, repeats: int) -> list[tuple[str, float, str]]:
+    """The fused-cell row: the same 1024² cell with fusion on and off, warm medians and their ratio."""
+    from codexlab.runtime import Lab
+
+    setup = "@grid x:-1..1:1024, y:-1..1:1024\nψ := gaussian(x, y, σ=0.2)\n"
+    medians: dict[bool, tuple[float, float]] = {}
+    for fuse in (True, False):
+        lab = Lab(home=home / f"fuse_{fuse}", flags={"COST_THRESHOLD": 0.0})
+        lab.configure(None, fuse=fuse)
+        run = lab.run(setup + FUSED_CELL)
+        assert any(b.result.get("fused") for b in run.beams) is fuse
+        totals, kernels = [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            run = lab.run(FUSED_CELL)
+            totals.append((time.perf_counter() - t0) * 1e3)
+            kernels.append(_fused_kernel_ms(run))
+        medians[fuse] = statistics.median(totals), statistics.median(kernels)
+    (fused_total, fused_kernel), (plain_total, plain_kernel) = medians[True], medians[False]
+    return [
+        (
+            f"1024² cell `{FUSED_CELL}`, fused (median of {repeats})",
+            fused_total,
+            f"kernel {fused_kernel:.2f} ms",
+        ),
+        (
+            f"1024² cell `{FUSED_CELL}`, ops one by one (median of {repeats})",
+            plain_total,
+            f"kernel {plain_kernel:.2f} ms",
+        ),
+        (
+            "fused vs one by one: kernel speed-up",
+            plain_kernel / fused_kernel,
+            f"× (target ≥ 1.5×); whole cell {plain_total / fused_total:.2f}×",
+        ),
+    ]
 
 
 def bench(repeats: int) -> list[tuple[str, float, str]]:
@@ -55,6 +112,7 @@ def bench(repeats: int) -> list[tuple[str, float, str]]:
         rows.append(
             ("1024² Δ cell, whole pipeline (median)", total, f"kernel {kern:.2f} ms ({kern / total:.0%})")
         )
+        rows.extend(bench_fusion(Path(tmp), max(10, repeats)))
     return rows
 
 
@@ -63,7 +121,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     rows = bench(args.repeats)
-    print("| measurement | ms | note |")
+    print("| measurement | ms (or ×) | note |")
     print("|---|---:|---|")
     for name, ms, note in rows:
         print(f"| {name} | {ms:.2f} | {note} |")

@@ -29,6 +29,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise CodexError(f"`{path}` is not a file; pass the path of a `.codex` scroll.")
     code = path.read_text(encoding="utf-8")
     lab = Lab(home=args.home)
+    lab.progress = not (args.quiet or args.json)
     run = lab.run(code, container=args.container)
     if args.json:
         print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
@@ -62,7 +63,36 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"GHX replay id: {run.ghx_id}")
     if run.qfc_id:
         print(f"QFC id: {run.qfc_id}")
+    _print_governance(lab, run)
     return 0
+
+
+def _print_governance(lab: Any, run: Any) -> None:
+    """qscores per value, each veto with its law and reason, the container status and one SPARQL answer."""
+    from .runtime.values import Vetoed
+
+    named = {b.beam_id: b.result.get("name") for b in run.beams}
+    scored = [s for s in run.scores if s.qscore is not None]
+    if scored:
+        print("qscores:")
+        for s in scored:
+            label = named.get(s.beam_id) or next((b.token for b in run.beams if b.beam_id == s.beam_id), "?")
+            drift = "" if s.drift is None else f", drift {s.drift:.3g}"
+            print(f"  {label:6s} qscore {s.qscore:.3f} ({s.rating}{drift})")
+    for name, value in run.values.items():
+        if isinstance(value, Vetoed):
+            print(f"vetoed: {name} by `{value.law}`: {value.reason}")
+    print(f"status: {lab.status(run.container_id)}".splitlines()[0])
+    rows = lab.kg.query(
+        f"SELECT (COUNT(DISTINCT ?v) AS ?n) WHERE {{ GRAPH <{_run_graph(run.run_id)}> {{ ?v a prov:Entity }} }}"
+    )
+    print(f"SPARQL: {rows[0]['n']} approved values in this run's graph (vetoed ones are in none)")
+
+
+def _run_graph(run_id: str) -> str:
+    from .kg.vocab import run_iri
+
+    return run_iri(run_id).value
 
 
 def _json_value(value: Any) -> dict[str, Any]:
@@ -209,7 +239,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", default=None, help="one run id (default: every run)")
     p.add_argument("--home", default=None)
     p.set_defaults(func=_cmd_verify)
+
+    kg = sub.add_parser("kg", help="query or export the PROV-O knowledge graph").add_subparsers(
+        dest="kg_command", required=True
+    )
+    p = kg.add_parser("query", help="run SPARQL over the union of the run graphs")
+    p.add_argument("sparql")
+    p.add_argument("--home", default=None)
+    p.set_defaults(func=_cmd_kg_query)
+    p = kg.add_parser("export", help="serialize the graph")
+    p.add_argument("--format", default="turtle", help="turtle, ntriples, trig, nquads or jsonld")
+    p.add_argument("--out", default=None, help="a file (default: print)")
+    p.add_argument("--home", default=None)
+    p.set_defaults(func=_cmd_kg_export)
     return parser
+
+
+def _home(args: argparse.Namespace) -> Path:
+    from .runtime.lab import default_home
+
+    return Path(args.home) if args.home else default_home()
+
+
+def _cmd_kg_query(args: argparse.Namespace) -> int:
+    from .kg import kg_query_cli
+
+    print(kg_query_cli(_home(args), args.sparql))
+    return 0
+
+
+def _cmd_kg_export(args: argparse.Namespace) -> int:
+    from .kg import kg_export_cli
+
+    print(kg_export_cli(_home(args), args.format, args.out))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ caller commits the cell's beams together or not at all (`Lab.run`).
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,21 +23,29 @@ from ..errors import CodexError, CodexNameError, CodexTypeError, CodexValueError
 from ..lang import ast
 from ..photon import ir
 from ..photon.ir import PNode
+from ..qwave.qglyph import QGlyphProgram
 from .memory import Binding, CarrierMemory
 from .registry import INSTRUCTIONS, ExecContext, lookup
 from .scheduler import Decision, Scheduler
 from .summary import summarize_array, summarize_number
-from .values import Value, Vetoed, kind_of_data, kind_of_expr
+from .values import Kind, Value, Vetoed, kind_of_data, kind_of_expr
 
 __all__ = ["CellExecutor", "CellResult", "LIMITS"]
 
 _T = sympy.Symbol("t", real=True)
 _TIME_GLYPHS = frozenset({"d/dt", "□", "∂t"})
+#: Python loops at least this long show a progress bar (when the Lab's `progress` is on).
+PROGRESS_MIN_ITERATIONS = 50
 
 #: Resource limits checked before anything is allocated (SoulLaw's resource law reads these too).
 LIMITS = {"grid_points": 64 * 1024 * 1024, "loop_iterations": 1_000_000}
 
 _STATE_GLYPHS = frozenset({"↔", "⧖"})
+
+#: Precisions a fused statement runs in (`auto` picks a format per op, which fusion would hide).
+_FUSED_STATEMENT_PRECISIONS = {"fp64": "float64", "fp32": "float32"}
+#: Precisions a fused loop runs in (`auto` runs in fp64).
+_FUSED_LOOP_PRECISIONS = {**_FUSED_STATEMENT_PRECISIONS, "auto": "float64"}
 
 
 @dataclass
@@ -86,8 +95,11 @@ class CellExecutor:
         precision_cache: dict[str, Any] | None = None,
         governance: Any = None,
         sym_cache: dict[Any, Any] | None = None,
+        programs: dict[str, QGlyphProgram] | None = None,
+        progress: bool = False,
     ) -> None:
         self.memory = memory
+        self.progress = progress
         self.run_id = run_id
         self.cell_id = cell_id
         self.wave_on = wave_on
@@ -110,6 +122,10 @@ class CellExecutor:
         self._step = 0
         self._stmt_hash = ""
         self._sym_cache: dict[Any, Any] = sym_cache if sym_cache is not None else {}
+        self.programs: dict[str, QGlyphProgram] = programs if programs is not None else {}
+        self._planned: dict[str, Decision] = {}
+        self._goals: list[Any] = []
+        self._goal_cache: dict[tuple[Any, ...], Any] = {}
 
     # ------------------------------------------------------------------------------------------ beams
 
@@ -180,10 +196,57 @@ class CellExecutor:
 
     def run(self, program: ir.PhotonProgram) -> CellResult:
         """Execute every statement of `program` in order."""
+        self._goals = _goal_conditions(program.statements)
         for stmt in program.statements:
             self.result.statements.append(_describe(stmt))
             self.statement(stmt)
+        self.result.goals = self._goal_results(final=True)
         return self.result
+
+    def _pending_goals(self, target: str, candidate: Value | None) -> list[Any]:
+        """The goals as they stand if `target` is bound to `candidate` (the value being vetted)."""
+        if candidate is None or target == "_":
+            return self._goal_results()
+        previous = self.memory.bindings.get(target)
+        self.memory.bindings[target] = Binding(target, candidate)
+        try:
+            return self._goal_results()
+        finally:
+            if previous is None:
+                self.memory.bindings.pop(target, None)
+            else:
+                self.memory.bindings[target] = previous
+
+    def _goal_results(self, *, final: bool = False) -> list[Any]:
+        """The cell's Goal records evaluated on the names bound so far (all of them when `final`).
+
+        A goal whose names are not all bound yet is left out (it cannot be judged); one whose
+        expression fails or is vetoed counts as missed. Results are cached on the values the goal reads.
+        """
+        from ..sqi.goals import goal_result_from_comparison
+
+        out = []
+        for tag, cond in self._goals:
+            names = cond.names()
+            if any(n in self.memory.vetoed for n in names):
+                out.append(goal_result_from_comparison(tag, cond.op, math.inf, 0.0))
+                continue
+            if not all(n in self.memory.bindings for n in names):
+                if final:
+                    out.append(goal_result_from_comparison(tag, cond.op, math.inf, 0.0))
+                continue
+            key = (tag, cond.id, *(id(self.memory.bindings[n].value) for n in sorted(names)))
+            if key not in self._goal_cache:
+                saved = (self._stmt_hash, self._step)
+                try:
+                    lhs, rhs = (_as_real(self.evaluate(side, emit=False), self) for side in cond.args)
+                    self._goal_cache[key] = goal_result_from_comparison(tag, cond.op, lhs, rhs)
+                except CodexError:
+                    self._goal_cache[key] = goal_result_from_comparison(tag, cond.op, math.inf, 0.0)
+                finally:
+                    self._stmt_hash, self._step = saved
+            out.append(self._goal_cache[key])
+        return out
 
     def statement(self, stmt: ir.PStatement) -> None:
         """Execute one statement."""
@@ -197,11 +260,7 @@ class CellExecutor:
             self._governed(stmt.name, stmt.expr, defined=False)
         elif isinstance(stmt, ir.PExpr):
             target = "_"
-            if (
-                stmt.expr.op == "->"
-                and stmt.expr.args[1].op == "name"
-                and not _is_function(stmt.expr.args[1].value)
-            ):
+            if stmt.expr.op == "->" and stmt.expr.args[1].op == "name" and not _is_function(stmt.expr.args[1].value):
                 target = stmt.expr.args[1].value
             self._governed(target, stmt.expr, defined=False)
         elif isinstance(stmt, ir.PLoop):
@@ -230,7 +289,7 @@ class CellExecutor:
         except _ConsentRefused as refusal:
             self._refuse(target, start, str(refusal))
             return
-        if self._govern(target, start):
+        if self._govern(target, start, value):
             self._bind(target, value, bound_expr, defined=defined)
             if target != "_" and expr.op == "->":
                 self._bind("_", value, bound_expr, defined=False)
@@ -250,15 +309,13 @@ class CellExecutor:
         self.memory.veto(record)
         self.result.values[target] = record
 
-    def _govern(self, target: str, start: int) -> bool:
+    def _govern(self, target: str, start: int, candidate: Value | None = None) -> bool:
         """Score and vet the beams made since `start`; False (and the name vetoed) on a veto."""
         beams = self.result.beams[start:]
         if self.governance is None or self._quiet or not beams:
             return True
         values = {bid: d for bid, d in self._beam_data.items() if any(b.beam_id == bid for b in beams)}
-        values.update(
-            {b.beam_id: self._beam_data[p] for b in beams for p in b.parents if p in self._beam_data}
-        )
+        values.update({b.beam_id: self._beam_data[p] for b in beams for p in b.parents if p in self._beam_data})
         sv = self.governance.statement(
             beams,
             name=target,
@@ -267,6 +324,7 @@ class CellExecutor:
             rules=self._rules,
             prior_norms=self.memory.norms,
             values=values,
+            goals=self._pending_goals(target, candidate) if self._goals else (),
         )
         self.result.beams[start:] = sv.beams
         self.result.verdicts.extend(sv.verdicts)
@@ -302,16 +360,14 @@ class CellExecutor:
         from ..photon.rewrite import rewrite
 
         derivation = (
-            rewrite(expr, context=self._rewrite_context())
+            rewrite(expr, context=self._rewrite_context(expr))
             if self.rules is None
-            else rewrite(expr, rules=self.rules, context=self._rewrite_context())
+            else rewrite(expr, rules=self.rules, context=self._rewrite_context(expr))
         )
         self._rules = [st.rule for st in derivation.steps]
         if derivation.steps and not self._quiet:
             self.result.derivations[target] = derivation
-            parents = [
-                self.memory.bindings[n].value.beam_id for n in expr.names() if n in self.memory.bindings
-            ]
+            parents = [self.memory.bindings[n].value.beam_id for n in expr.names() if n in self.memory.bindings]
             self._beam(
                 "rewrite",
                 "→",
@@ -328,9 +384,13 @@ class CellExecutor:
             self.result.trace.append({"kind": "rewrite", "target": target, "steps": len(derivation.steps)})
         return derivation.result
 
-    def _rewrite_context(self) -> dict[str, Any]:
+    def _rewrite_context(self, expr: PNode) -> dict[str, Any]:
+        """What the rules may assume about the names `expr` reads (constant, t-free, finite)."""
         constants, t_free, finite = set(), set(), set()
-        for name, b in self.memory.bindings.items():
+        for name in expr.names():
+            b = self.memory.bindings.get(name)
+            if b is None:
+                continue
             v = b.value
             if v.kind == "number":
                 constants.add(name)
@@ -351,9 +411,7 @@ class CellExecutor:
         value = self._define_value(expr)
         parents = [self.memory.bindings[n].value.beam_id for n in expr.names() if n in self.memory.bindings]
         if not self._quiet:
-            beam = self._beam(
-                "ingest", ":=", {**self._summary(value), "name": target}, [p for p in parents if p]
-            )
+            beam = self._beam("ingest", ":=", {**self._summary(value), "name": target}, [p for p in parents if p])
             value.beam_id = beam.beam_id
             self._keep_data(beam.beam_id, value)
         return value, expr
@@ -385,9 +443,7 @@ class CellExecutor:
 
     def _bind(self, target: str, value: Value, expr: PNode, *, defined: bool) -> None:
         inputs = tuple(
-            (self.memory.bindings[n].value.beam_id or "")
-            for n in sorted(expr.names())
-            if n in self.memory.bindings
+            (self.memory.bindings[n].value.beam_id or "") for n in sorted(expr.names()) if n in self.memory.bindings
         )
         self.memory.bind(Binding(target, value, expr, defined, inputs))
         for member, role in value.meta.get("members", ()):
@@ -412,47 +468,30 @@ class CellExecutor:
     # ---------------------------------------------------------------------------------------- loops
 
     def _loop(self, loop: ir.PLoop) -> None:
-        """Run a `⟲` loop on the wave path; one `loop` beam with iterations and attractors."""
-        from .attractors import AttractorTracker
-
+        """Run a `⟲` loop in one fused lax loop, else op by op; one `loop` beam with iterations and attractors."""
         count = self._loop_bound(loop.count if loop.count is not None else loop.max, loop)
         body_names = _assigned_names(loop.body)
         read = sorted(set().union(*(e.names() for e in ir.PhotonProgram(loop.body).expressions())) | set())
         parents = [self.memory.bindings[n].value.beam_id for n in read if n in self.memory.bindings]
-        tracker = AttractorTracker(body_names)
         saved = (self._mode, self._quiet)
         self._mode, self._quiet = "wave", True
-        iterations, met = 0, loop.until is None
         started = time.perf_counter()
         try:
-            for k in range(count):
-                self._step = k
-                for stmt in loop.body:
-                    self.statement(stmt)
-                iterations = k + 1
-                if tracker.observe(
-                    k,
-                    {n: self.memory.bindings[n].value for n in body_names if n in self.memory.bindings},
-                    self.materialize,
-                ):
-                    pass
-                if loop.until is not None:
-                    cond = self.evaluate(loop.until, emit=False)
-                    if not isinstance(cond.data, bool):
-                        raise CodexTypeError("The condition of `⟲ until` must be a comparison of numbers.")
-                    if cond.data:
-                        met = True
-                        break
+            fusion = self._fused_loop(loop, count, body_names)
+            if not fusion["fused"]:
+                fusion.update(self._python_loop(loop, count, body_names))
         finally:
             self._mode, self._quiet = saved
             self._step = 0
+        met = fusion.pop("condition_met")
         result = {
-            "iterations": iterations,
+            "iterations": fusion.pop("iterations"),
             "bound": count,
             "condition_met": met,
-            "attractor": tracker.attractor(),
+            "attractor": fusion.pop("attractor"),
             "duration_ms": (time.perf_counter() - started) * 1e3,
             "names": body_names,
+            **fusion,
         }
         if not met:
             result["warning"] = f"`⟲ until` stopped after {count} iterations without its condition holding."
@@ -465,6 +504,112 @@ class CellExecutor:
                 self.result.values[name] = b.value
                 if b.value.expr is not None:
                     self.result.exprs[name] = b.value.expr
+
+    def _python_loop(self, loop: ir.PLoop, count: int, body_names: list[str]) -> dict[str, Any]:
+        """The loop op by op in Python, watched by an `AttractorTracker`."""
+        from .attractors import AttractorTracker
+
+        tracker = AttractorTracker(body_names)
+        iterations, met = 0, loop.until is None
+        steps: Any = range(count)
+        if self.progress and count >= PROGRESS_MIN_ITERATIONS:
+            from tqdm.auto import tqdm
+
+            desc = f"⟲ {count}" if loop.until is None else f"⟲ until (max {count})"
+            steps = tqdm(steps, desc=desc, leave=False)
+        for k in steps:
+            self._step = k
+            for stmt in loop.body:
+                self.statement(stmt)
+            iterations = k + 1
+            tracker.observe(
+                k,
+                {n: self.memory.bindings[n].value for n in body_names if n in self.memory.bindings},
+                self.materialize,
+            )
+            if loop.until is not None:
+                cond = self.evaluate(loop.until, emit=False)
+                if not isinstance(cond.data, bool):
+                    raise CodexTypeError("The condition of `⟲ until` must be a comparison of numbers.")
+                if cond.data:
+                    met = True
+                    break
+        return {"iterations": iterations, "condition_met": met, "attractor": tracker.attractor()}
+
+    def _fused_loop(self, loop: ir.PLoop, count: int, body_names: list[str]) -> dict[str, Any]:
+        """Run the loop with `compile_loop` and bind its results; `{"fused": False, "why_not": …}` if it cannot."""
+        from ..qwave.bridge import NotFusable, compile_loop
+
+        why = self._fusion_off(_FUSED_LOOP_PRECISIONS)
+        if why is None and count == 0:
+            why = "the loop runs no iterations"
+        if why is None:
+            kinds = sorted({type(s).__name__ for s in loop.body if not isinstance(s, ir.PAssign)})
+            if kinds:
+                why = f"the body holds {', '.join(kinds)} statements, not only assignments; it runs op by op"
+        if why is None:
+            vetoed = sorted(set().union(*(s.expr.names() for s in loop.body)) & set(self.memory.vetoed))
+            if vetoed:
+                why = f"`{vetoed[0]}` is vetoed; the loop runs op by op"
+        if why is not None:
+            return {"fused": False, "why_not": why}
+        body = [(s.name, self._rewrite(s.name, s.expr)) for s in loop.body]
+        m = self.memory
+        bound: dict[str, Any] = {"count": count} if loop.until is None else {"until": loop.until, "max_iter": count}
+        try:
+            compiled = compile_loop(
+                body,
+                body_names,
+                m.grid,
+                method=m.method,
+                c=m.wave_c,
+                dtype=_FUSED_LOOP_PRECISIONS[m.precision],
+                **bound,
+            )
+            inputs = {n: self._fused_input(n) for n in compiled.inputs}
+            out = compiled(inputs)
+        except NotFusable as err:
+            return {"fused": False, "why_not": err.reason}
+        self._register(compiled.body)
+        fusion: dict[str, Any] = {"fused": True, "qglyph_id": compiled.body.qglyph_id}
+        if compiled.condition is not None:
+            self._register(compiled.condition)
+            fusion["until_qglyph_id"] = compiled.condition.qglyph_id
+        exprs = dict(body)
+        for name in compiled.assigned:
+            if out.iterations > 0 and name in out.values:
+                data = _from_array(out.values[name], m.grid)
+                self._bind(name, Value(kind_of_data(data), data=data, path="wave"), exprs[name], defined=False)
+        fusion.update(iterations=out.iterations, condition_met=out.condition_met, attractor=out.attractor)
+        return fusion
+
+    def _fusion_off(self, precisions: dict[str, str]) -> str | None:
+        """Why the fused path is off in this cell, or None."""
+        m = self.memory
+        if not self.wave_on:
+            return "the wave path is off (`QWAVE_EXEC_ON=0`)"
+        if m.config.get("fuse", True) is False:
+            return "fusion is off for this container (`fuse=False`)"
+        if self.profiler is not None:
+            return "profiling runs every op in every format, one by one"
+        if m.precision not in precisions:
+            return f"`@precision {m.precision}` runs op by op"
+        return None
+
+    def _fused_input(self, name: str) -> Any:
+        """A name's current value as a raw array or number for a fused program (NotFusable otherwise)."""
+        from ..qwave.bridge import NotFusable
+
+        value = self.memory.get(name).value
+        data = self.materialize(value)
+        arr = _grid_array(data, self.memory.grid)
+        if arr is None:
+            raise NotFusable(f"`{name}` is a {value.kind}, not a number or a field on the grid; run it op by op.")
+        return arr
+
+    def _register(self, program: QGlyphProgram) -> None:
+        """Keep a compiled program by id, so a `qglyph_id` written in a beam resolves (`Lab.qglyph`)."""
+        self.programs.setdefault(program.qglyph_id, program)
 
     def _loop_bound(self, bound: PNode | None, loop: ir.PLoop) -> int:
         if bound is None:
@@ -487,11 +632,136 @@ class CellExecutor:
         saved = self._quiet
         self._quiet = self._quiet or not emit
         try:
-            for n in ir.walk(expr):
-                memo[n.id] = self._node(n, memo)
+            if self._quiet or not self._fused(expr, memo):
+                for n in ir.walk(expr):
+                    memo[n.id] = self._node(n, memo)
         finally:
             self._quiet = saved
+            self._planned.clear()
         return memo[expr.id]
+
+    # ----------------------------------------------------------------------------------------- fusion
+
+    def _fused(self, expr: PNode, memo: dict[str, Value]) -> bool:
+        """Evaluate a whole expression in one fused call if it is fusable and every op takes the wave path.
+
+        Decides every op first (as op by op would), runs the program once, then writes one schedule beam
+        and one op beam per op with the fused call's time split evenly. False (nothing bound, decisions
+        kept for the op-by-op run) when it cannot: the expression is scalar-only or a single op, an op is
+        not fusable, an input is not a number or a field on the grid, or an op takes the symbolic path.
+        """
+        from ..qwave.bridge import NotFusable, compile_program, to_wave_program
+
+        nodes = list(ir.walk(expr))
+        ops = [n for n in nodes if not n.is_leaf]
+        if len(ops) < 2 or self._fusion_off(_FUSED_STATEMENT_PRECISIONS) is not None:
+            return False
+        program = to_wave_program(expr)
+        instr = {i.node: i.id for i in program.instructions}
+        if not program.fusable or any(n.id not in instr for n in ops):
+            return False
+        if self.governance is not None and any(self.governance.consent_refusal(n.op) for n in ops):
+            return False
+        m = self.memory
+        try:
+            inputs = {name: self._fused_input(name) for name in program.inputs}
+            compiled = compile_program(
+                program, m.grid, method=m.method, c=m.wave_c, dtype=_FUSED_STATEMENT_PRECISIONS[m.precision]
+            )
+            shapes = self._fused_shapes(compiled, inputs)
+        except (NotFusable, CodexNameError):
+            return False
+        if all(not s.shape for s in shapes.values()) and all(np.ndim(v) == 0 for v in inputs.values()):
+            return False
+        planned: dict[str, tuple[Decision, Any]] = {}
+        values: dict[str, Value] = {}
+        for n in nodes:
+            if n.is_leaf:
+                values[n.id] = self._node(n, values)
+                continue
+            kids = [values[c.id] for c in n.args]
+            decision, sym_expr = self._decide(n, kids)
+            planned[n.id] = (decision, sym_expr)
+            if decision.path != "wave":
+                self._planned.update({k: d for k, (d, _) in planned.items()})
+                return False
+            shape = shapes[instr[n.id]]
+            values[n.id] = Value(_kind_of_shape(shape, m.grid), expr=sym_expr, path="wave")
+        started = time.perf_counter()
+        out = _block(compiled(inputs))
+        elapsed = (time.perf_counter() - started) * 1e3
+        self._register(program)
+        share = elapsed / len(ops)
+        for n in ops:
+            decision, sym_expr = planned[n.id]
+            kids = [values[c.id] for c in n.args]
+            parents = [k.beam_id for k in kids if k.beam_id]
+            schedule_id = self._beam("schedule", _token(n), decision.as_result(), parents).beam_id
+            data = _from_array(out[instr[n.id]], m.grid)
+            value = Value(kind_of_data(data), expr=sym_expr, data=data, path="wave", meta={"precision": m.precision})
+            self.scheduler.observe(decision, share)
+            self._publish_kernel(_token(n), "wave", share)
+            result = {
+                **self._summary(value),
+                "path": "wave",
+                "backend": decision.backend,
+                "precision": m.precision,
+                "duration_ms": share,
+                "predicted_ms": decision.predicted_ms,
+                "schedule_beam": schedule_id,
+                "fused": True,
+                "qglyph_id": program.qglyph_id,
+                "fused_ms": elapsed,
+                "duration_split": f"the fused call's time split evenly over its {len(ops)} ops",
+            }
+            stage = "wave" if n.op == "call" else lookup(n.op).stage
+            beam = self._beam(stage, _token(n), result, parents)
+            value.beam_id = beam.beam_id
+            self._after_op(beam.beam_id, value, _token(n), kids)
+            if n.op != "call":
+                self.result.trace.append({"kind": "glyph", "glyph": n.op, "path": "wave", "ms": share})
+            values[n.id] = value
+        memo.update(values)
+        return True
+
+    def _fused_shapes(self, compiled: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Every instruction's result shape and dtype (traced once per program and input shapes)."""
+        import jax
+
+        key = (
+            "fused-shapes",
+            compiled.qglyph_id,
+            compiled.spec,
+            tuple((n, np.shape(v), np.result_type(v).str) for n, v in sorted(inputs.items())),
+        )
+        if key not in self._sym_cache:
+            structs = {n: jax.ShapeDtypeStruct(np.shape(v), np.result_type(v)) for n, v in inputs.items()}
+            self._sym_cache[key] = jax.eval_shape(compiled, structs)
+        return self._sym_cache[key]  # type: ignore[no-any-return]
+
+    def _decide(self, n: PNode, kids: list[Value]) -> tuple[Decision, Any]:
+        """The scheduler's decision for one op or call node, as `_op` and `_call` make it, and its exact form."""
+        if n.op == "call":
+            from .builtins import NUMERIC_BUILTINS
+
+            fname = n.value
+            sym_expr = self._try_symbolic(n, kids, {}) if fname in _symbolic_builtins() else None
+            wave = self.wave_on and fname in NUMERIC_BUILTINS
+        else:
+            ins = lookup(n.op)
+            fname = n.op
+            sym_expr = self._try_symbolic(n, kids, {}) if ins.symbolic else None
+            wave = self.wave_on and ins.wave is not None and self._wave_applies(n.op, kids)
+        decision = self.scheduler.decide(
+            fname,
+            kids,
+            sym_available=sym_expr is not None,
+            wave_available=wave,
+            grid=self.memory.grid,
+            mode=self._mode,
+            expr=sym_expr,
+        )
+        return decision, sym_expr
 
     def _node(self, n: PNode, memo: dict[str, Value]) -> Value:
         op = n.op
@@ -538,7 +808,7 @@ class CellExecutor:
         if glyph == "⧖" and n.args[0].op == "name" and n.args[0].value in self.memory.members:
             return self._measure_member(n, n.args[0].value, kids)
         sym_expr = self._try_symbolic(n, kids, kw) if ins.symbolic and not self._quiet else None
-        decision = self.scheduler.decide(
+        decision = self._planned.pop(n.id, None) or self.scheduler.decide(
             glyph,
             kids,
             sym_available=sym_expr is not None,
@@ -573,9 +843,7 @@ class CellExecutor:
             **self._summary(value),
             "path": decision.path,
             "backend": decision.backend,
-            "precision": value.meta.get("precision", self.memory.precision)
-            if decision.path == "wave"
-            else "exact",
+            "precision": value.meta.get("precision", self.memory.precision) if decision.path == "wave" else "exact",
             "duration_ms": elapsed,
             "predicted_ms": decision.predicted_ms,
             "schedule_beam": schedule_id,
@@ -647,9 +915,7 @@ class CellExecutor:
             fmt = "fp64"
             if profiled:
                 tol = float(self.memory.extras.get("precision_tol", 1e-3))
-                rec = rp.choose_format(
-                    ins.glyph, len(operands), ctx, tol, self.profiler, self._precision_cache
-                )
+                rec = rp.choose_format(ins.glyph, len(operands), ctx, tol, self.profiler, self._precision_cache)
                 fmt = rec.format if isinstance(rec.format, str) else rec.format.name
                 meta["precision_reason"] = rec.reason
         with np.errstate(all="ignore"):
@@ -744,9 +1010,7 @@ class CellExecutor:
             meta=dict(pair_binding.value.meta),
         )
         members = {m: r for m, (p, r) in self.memory.members.items() if p == pair_name}
-        self.memory.bindings[pair_name] = Binding(
-            pair_name, new_value, pair_binding.node, pair_binding.defined
-        )
+        self.memory.bindings[pair_name] = Binding(pair_name, new_value, pair_binding.node, pair_binding.defined)
         for m, r in members.items():
             self.memory.members[m] = (pair_name, r)
         self.result.values[pair_name] = new_value
@@ -768,7 +1032,7 @@ class CellExecutor:
                     f"`{fname}` is not a function{did_you_mean(fname, known)}; the builtins are "
                     f"{', '.join(f'`{k}`' for k in known)}."
                 )
-        decision = self.scheduler.decide(
+        decision = self._planned.pop(n.id, None) or self.scheduler.decide(
             fname,
             kids,
             sym_available=sym_expr is not None,
@@ -909,6 +1173,66 @@ def _l2(data: Any, cell_volume: float) -> float | None:
     return None
 
 
+def _grid_array(data: Any, grid: Any) -> Any:
+    """`data` as a raw array (a field on `grid`) or a number, or None if it is neither."""
+    if isinstance(data, xr.DataArray):
+        names = tuple(grid.names)
+        lead = data.ndim - len(names)
+        if not 0 <= lead <= 2 or tuple(data.dims[lead:]) != names or data.shape[lead:] != tuple(grid.shape):
+            return None
+        for axis in grid.axes:
+            if axis.name not in data.coords:
+                return None
+            c, ref = np.asarray(data.coords[axis.name].values), axis.coords
+            if not np.allclose([c[0], c[-1]], [ref[0], ref[-1]]):
+                return None
+        return np.asarray(data.values)
+    if isinstance(data, (bool, np.bool_)) or not isinstance(data, (int, float, complex, np.number)):
+        return None
+    return data.item() if isinstance(data, np.number) else data
+
+
+def _from_array(x: Any, grid: Any) -> Any:
+    """A fused result as the op-by-op path holds it: a field on the grid, a Python number or a bool.
+
+    Fields are wrapped like `make_field` does, less its content hash (a full pass over the data that
+    the op-by-op arithmetic results do not carry either).
+    """
+    from ..qwave.fields import COMPONENT, COMPONENT2, aligned
+
+    a = aligned(x)
+    if a.ndim > 0:
+        space = tuple(ax.name for ax in grid.space_axes)
+        lead = a.shape[: a.ndim - grid.ndim]
+        dims = [COMPONENT, COMPONENT2][: len(lead)] + list(grid.names)
+        coords: dict[str, Any] = dict(grid.coords())
+        for dim, d in zip(dims, lead, strict=False):
+            coords[dim] = list(space if d == len(space) else ("x", "y", "z")[:d])
+        return xr.DataArray(a, dims=dims, coords=coords, attrs={"units": "1", **grid.to_attrs()})
+    if a.dtype == np.bool_:
+        return bool(a)
+    return complex(a) if np.iscomplexobj(a) else float(a)
+
+
+def _kind_of_shape(struct: Any, grid: Any) -> Kind:
+    """The kind of a fused result from its shape: number (or bool), field, vector or tensor."""
+    if not struct.shape:
+        return "bool" if struct.dtype == np.bool_ else "number"
+    return ("field", "vector", "tensor")[len(struct.shape) - len(grid.shape)]
+
+
+def _token(n: PNode) -> str:
+    """The glyph or function name of an op node, as its beams show it."""
+    return str(n.value) if n.op == "call" else n.op
+
+
+def _block(out: Any) -> Any:
+    """Wait for a JAX computation to finish (so its time is measured)."""
+    import jax
+
+    return jax.block_until_ready(out)
+
+
 def _sym_number(v: int | float | complex) -> Any:
     if isinstance(v, complex):
         return sympy.Float(v.real) + sympy.I * sympy.Float(v.imag)
@@ -966,3 +1290,33 @@ def _error_location(err: BaseException) -> dict[str, Any]:
 
 
 _ = (Decision, _error_location)
+
+
+def _goal_conditions(statements: list[Any]) -> list[tuple[str, PNode]]:
+    """(tag, comparison) of every Goal record of a cell whose value is a comparison."""
+    from ..photon.intents import extract_intents_from_glyphs
+    from ..sqi.goals import COMPARISONS
+
+    records = [s for s in statements if isinstance(s, ir.PRecord)]
+    out = []
+    for intent in extract_intents_from_glyphs(records) if records else []:
+        cond = intent.condition
+        if intent.type == "Goal" and cond is not None and cond.op in COMPARISONS and len(cond.args) == 2:
+            out.append((intent.tag, cond))
+    return out
+
+
+def _as_real(value: Value, executor: CellExecutor) -> float:
+    """A goal side as a real number (a number, or a 0-d field); anything else cannot be compared."""
+    data = executor.materialize(value)
+    if isinstance(data, xr.DataArray):
+        if data.ndim:
+            raise CodexTypeError("A Goal compares numbers; reduce the field first, e.g. `‖f‖` or `mean(f)`.")
+        data = data.item()
+    if isinstance(data, complex):
+        if data.imag:
+            raise CodexTypeError("A Goal compares real numbers; take `abs(…)` of a complex one.")
+        data = data.real
+    if isinstance(data, bool) or not isinstance(data, int | float | np.number):
+        raise CodexTypeError(f"A Goal compares numbers, got a `{type(data).__name__}`.")
+    return float(data)

@@ -115,6 +115,7 @@ class Governance:
         prior_norms: Mapping[str, float],
         values: Mapping[str, Any],
         extra_context: Mapping[str, Mapping[str, Any]] | None = None,
+        goals: Sequence[Any] = (),
     ) -> StatementVerdict:
         """Score and vet one statement's beams; the first veto (if any) stops the statement."""
         scored_ids = [b.beam_id for b in beams if b.stage in SCORED_STAGES]
@@ -128,6 +129,7 @@ class Governance:
             input_norms=prior_norms,
             spacing=grid.spacing,
             growth_limit=float(self.config.thresholds.get("growth_limit", 1e6)),
+            goals=goals,
             publish=False,
         )
         updates = {u["beam_id"]: u for u in sqi.updates}

@@ -27,6 +27,7 @@ from .memory import CarrierMemory
 from .metrics import BUS, MetricsBus, record_execution_metrics
 from .run import Run
 from .scheduler import Scheduler
+from .status import DEFAULT_TOL, ContainerReport, cell_report, failed_cell_report, summarize
 from .values import Vetoed
 
 __all__ = ["Lab", "default_home"]
@@ -80,6 +81,9 @@ class Lab:
         self._containers: dict[str, CarrierMemory] = {}
         self._cells = 0
         self._programs: dict[str, Any] = {}
+        self._reports: dict[str, dict[str, Any]] = {}
+        #: Progress bars (tqdm) for long Python-side loops; the CLI turns them off with --quiet and --json.
+        self.progress = True
         self._kg: Any = None
 
     @property
@@ -175,10 +179,34 @@ class Lab:
             lambda e: collected.append(e) if e.get("run_id") == run_id else None, {"execution_metrics"}
         )
         try:
-            return self._run(code, container, run_id, cell, started, profile)
+            run = self._run(code, container, run_id, cell, started, profile)
+            self._publish_qfc(run, collected, profile)
+            return run
         finally:
             unsubscribe()
             self._persist_metrics(collected)
+
+    def _publish_qfc(self, run: Run, metrics: list[dict[str, Any]], profiled: bool) -> None:
+        """Build, store and broadcast the run's QFC payloads; `run.qfc_id` then resolves with `lab.qfc`."""
+        from .qfc import broadcast_qfc_update, build_qfc_updates, qfc_id_for, save_qfc
+
+        table = self.profiler.table(as_dicts=True) if profiled else None
+        updates = build_qfc_updates(
+            run,
+            metrics=list(metrics),
+            entanglement_map=self.store.entanglement_map(run.run_id) if run.eids else None,
+            precision_table=list(table) if table else None,
+        )
+        run.qfc_id = qfc_id_for(run.run_id)
+        save_qfc(self.home / "qfc", run.qfc_id, updates)
+        for update in updates:
+            broadcast_qfc_update(update, self.bus)
+
+    def qfc(self, qfc_id: str) -> list[Any]:
+        """The stored QFC envelopes (contract `qfc_update`) of a run, by its `run.qfc_id`."""
+        from .qfc import load_qfc
+
+        return load_qfc(self.home / "qfc", qfc_id)
 
     def _run(
         self, code: str, container: str | None, run_id: str, cell: str, started: float, profile: bool
@@ -189,6 +217,7 @@ class Lab:
                 tree = parse(code)
         except CodexError as err:
             self._persist_error(err, run_id, cell, container or DEFAULT_CONTAINER, code)
+            self._report(container or DEFAULT_CONTAINER, cell, failed_cell_report(err))
             raise
         container = _container_of(tree) or container
         memory = self.memory(container)
@@ -208,6 +237,8 @@ class Lab:
             precision_cache=self._precision_cache,
             governance=self._governance(memory),
             sym_cache=self._sym_cache,
+            programs=self._programs,
+            progress=self.progress,
         )
         try:
             with record_execution_metrics("execute", bus=self.bus, **tags):
@@ -225,11 +256,23 @@ class Lab:
         except Exception as err:
             _restore(memory, snapshot)
             self._persist_error(err, run_id, cell, memory.container_id, code)
+            self._report(memory.container_id, cell, failed_cell_report(err))
             raise
         self._publish_governance(result, memory)
+        self._report(memory.container_id, cell, cell_report(result.beams, result.goals, len(result.statements)))
         self._trace_collapses(result, memory, run_id, tree)
         self._export_kg(result, run_id)
         return self._make_run(run_id, cell, memory, result, values, started)
+
+    def _report(self, container: str, cell: str, report: Any) -> None:
+        self._reports.setdefault(container, {})[cell] = report
+
+    def status(self, container: str | None = None, tol: float | None = None) -> ContainerReport:
+        """CLOSED, OPEN or DRIFTING for a container, from its cells' drift and gaps (with their weights)."""
+        memory = self.memory(container)
+        reports = list(self._reports.get(memory.container_id, {}).values())
+        limit = tol if tol is not None else float(memory.config.get("drift_tol", DEFAULT_TOL))
+        return summarize(memory.container_id, reports, limit)
 
     def _sign_pairs(self, result: CellResult, memory: CarrierMemory) -> None:
         """`QKD_ON`: sign the pair members' beams with their BB84 keys, then let SoulLaw verify each."""
