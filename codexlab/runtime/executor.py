@@ -160,7 +160,7 @@ class CellExecutor:
         if isinstance(data, xr.DataArray):
             out = summarize_array(data.values, self.memory.grid.cell_volume)
             if self.vault is not None:
-                out["vault_ref"] = self.vault.save(data)
+                out["vault_ref"] = self.vault.save(data, out["checksum"])
         elif isinstance(data, (int, float, complex, np.number)) and not isinstance(data, bool):
             out = summarize_number(complex(data) if np.iscomplexobj(data) else float(data))
         elif isinstance(data, bool):

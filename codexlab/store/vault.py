@@ -18,15 +18,29 @@ import xarray as xr
 
 from ..errors import StoreError
 
-__all__ = ["Vault", "snapshot_id"]
+__all__ = ["Vault", "snapshot_id", "array_checksum"]
 
 
-def snapshot_id(da: xr.DataArray) -> str:
-    """Content hash of a DataArray: values, dtype, shape, dims and coordinate values (blake2b, 32 hex)."""
+def array_checksum(values: np.ndarray) -> str:
+    """Content hash of an array's bytes, shape and dtype (blake2b, 24 hex)."""
+    arr = np.ascontiguousarray(values)
+    h = hashlib.blake2b(digest_size=12)
+    h.update(str(arr.dtype).encode())
+    h.update(str(arr.shape).encode())
+    h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def snapshot_id(da: xr.DataArray, checksum: str | None = None) -> str:
+    """Content hash of a DataArray: its values' checksum, dims and coordinate values (blake2b, 32 hex).
+
+    `checksum` is the values' `array_checksum` when the caller already has it (a beam summary does),
+    so a large field is hashed once, not twice.
+    """
     h = hashlib.blake2b(digest_size=16)
-    values = np.ascontiguousarray(np.asarray(da.values))
+    values = np.asarray(da.values)
     h.update(f"{values.dtype}|{values.shape}|{','.join(map(str, da.dims))}".encode())
-    h.update(values.tobytes())
+    h.update((checksum or array_checksum(values)).encode())
     for name in da.dims:
         if name in da.coords:
             coord = np.asarray(da.coords[name].values)
@@ -53,9 +67,9 @@ class Vault:
     def __contains__(self, snapshot: object) -> bool:
         return isinstance(snapshot, str) and self.path(snapshot).is_dir()
 
-    def save(self, da: xr.DataArray) -> str:
-        """Store a field (once per content) and return its snapshot id."""
-        sid = snapshot_id(da)
+    def save(self, da: xr.DataArray, checksum: str | None = None) -> str:
+        """Store a field (once per content) and return its snapshot id (`checksum`: see `snapshot_id`)."""
+        sid = snapshot_id(da, checksum)
         target = self.path(sid)
         if target.is_dir():
             return sid
