@@ -58,12 +58,21 @@ class Governance:
         data_roots: Sequence[Any] = (),
         qkd_on: bool = False,
         container: Mapping[str, Any] | None = None,
+        entropy_cache: dict[str, float] | None = None,
     ) -> None:
         self.config = config
+        #: Beam id → entropy of its value; a beam's value never changes, so a Lab shares one cache.
+        self.entropy_cache = entropy_cache if entropy_cache is not None else {}
         self.rule_stats = rule_stats
         self.data_roots = tuple(data_roots)
         self.qkd_on = qkd_on
         self.container = dict(container or {})
+
+    def _entropies(self, values: Mapping[str, Any]) -> dict[str, float]:
+        """`beam_entropies`, computed once per beam."""
+        missing = {bid: v for bid, v in values.items() if bid not in self.entropy_cache}
+        self.entropy_cache.update(beam_entropies(missing))
+        return {bid: self.entropy_cache[bid] for bid in values if bid in self.entropy_cache}
 
     # ------------------------------------------------------------------------------- before running
 
@@ -125,7 +134,7 @@ class Governance:
             drift_reports=drift_reports,
             rule_stats=stats,
             derivation_rules={bid: list(rules) for bid in scored_ids},
-            input_entropies=beam_entropies(values),
+            input_entropies=self._entropies(values),
             input_norms=prior_norms,
             spacing=grid.spacing,
             growth_limit=float(self.config.thresholds.get("growth_limit", 1e6)),

@@ -22,9 +22,11 @@ from ..lang.parser import parse
 from ..store import open_store
 from ..store.base import BeamStore
 from ..store.vault import Vault
+from .admission import CellGate
 from .executor import CellExecutor, CellResult
 from .memory import CarrierMemory
 from .metrics import BUS, MetricsBus, record_execution_metrics
+from .overload import DEFAULT_LATENCY_BUDGET_MS, OverloadController
 from .run import Run
 from .scheduler import Scheduler
 from .status import DEFAULT_TOL, ContainerReport, cell_report, failed_cell_report, summarize
@@ -45,7 +47,8 @@ class Lab:
 
     Parameters: `home` (default `$CODEXLAB_HOME` or `./.codexlab`); `db_url` (default
     `$CODEXLAB_DB_URL` or SQLite in the home); `flags` (overrides of the feature flags);
-    `data_roots` (folders `load()` may read, default `<repo>/data` and `<home>/data`).
+    `data_roots` (folders `load()` may read, default `<repo>/data` and `<home>/data`);
+    `max_concurrency` and `latency_budget_ms` (ms per slot) for the overload back-off of `run`.
     """
 
     def __init__(
@@ -56,6 +59,8 @@ class Lab:
         flags: Mapping[str, Any] | None = None,
         data_roots: list[str | os.PathLike[str]] | None = None,
         bus: MetricsBus | None = None,
+        max_concurrency: int = 2,
+        latency_budget_ms: float = DEFAULT_LATENCY_BUDGET_MS,
     ) -> None:
         self.home = Path(home).expanduser().resolve() if home is not None else default_home().resolve()
         for sub in ("kg", "vault", "traces", "data"):
@@ -64,16 +69,17 @@ class Lab:
         self.store: BeamStore = open_store(db_url, home=self.home)
         self.store.ensure_tables()
         self.vault = Vault(self.home / "vault")
-        self.data_roots = (
-            tuple(Path(p).resolve() for p in data_roots) if data_roots else self._default_roots()
-        )
-        self.scheduler = Scheduler(cost_threshold=float(self.flags.COST_THRESHOLD))
+        self.data_roots = tuple(Path(p).resolve() for p in data_roots) if data_roots else self._default_roots()
+        self.overload = OverloadController(max_concurrency, latency_budget_ms)
+        self.scheduler = Scheduler(cost_threshold=float(self.flags.COST_THRESHOLD), overload=self.overload)
         self.bus = bus or BUS
         from ..qwave.precision import PrecisionProfiler
 
         self.profiler = PrecisionProfiler()
+        self.gate = CellGate(self.overload, self.profiler)
         self._precision_cache: dict[str, Any] = {}
         self._sym_cache: dict[Any, Any] = {}
+        self._entropy_cache: dict[str, float] = {}
         from ..sqi import load_soullaw_config
 
         self.soullaw = load_soullaw_config(self._policy_file())
@@ -133,6 +139,7 @@ class Lab:
             data_roots=self.data_roots,
             qkd_on=bool(self.flags.QKD_ON),
             container=memory.config,
+            entropy_cache=self._entropy_cache,
         )
 
     def _default_roots(self) -> tuple[Path, ...]:
@@ -208,9 +215,7 @@ class Lab:
 
         return load_qfc(self.home / "qfc", qfc_id)
 
-    def _run(
-        self, code: str, container: str | None, run_id: str, cell: str, started: float, profile: bool
-    ) -> Run:
+    def _run(self, code: str, container: str | None, run_id: str, cell: str, started: float, profile: bool) -> Run:
         tags = {"run_id": run_id, "cell_id": cell}
         try:
             with record_execution_metrics("parse", bus=self.bus, lines=code.count("\n") + 1, **tags):
@@ -221,6 +226,29 @@ class Lab:
             raise
         container = _container_of(tree) or container
         memory = self.memory(container)
+        admission = self.gate.admit(cell, code, memory)
+        collapsed_from = memory.precision
+        if admission.plan is not None:
+            memory.precision = admission.plan.precision
+        try:
+            return self._execute(code, tree, memory, admission, run_id, cell, started, profile, tags)
+        finally:
+            if admission.plan is not None and memory.precision == admission.plan.precision:
+                memory.precision = collapsed_from
+            self.gate.finish(cell, code, (time.perf_counter() - started) * 1e3)
+
+    def _execute(
+        self,
+        code: str,
+        tree: ast.Scroll,
+        memory: CarrierMemory,
+        admission: Any,
+        run_id: str,
+        cell: str,
+        started: float,
+        profile: bool,
+        tags: dict[str, str],
+    ) -> Run:
         snapshot = _snapshot(memory)
         from ..photon.adapter import codex_to_photon_ast
 
@@ -243,9 +271,9 @@ class Lab:
         try:
             with record_execution_metrics("execute", bus=self.bus, **tags):
                 result = executor.run(codex_to_photon_ast(tree))
+                result.beams.insert(0, self._admission_beam(admission, memory, run_id, cell))
                 values = {
-                    name: v if isinstance(v, Vetoed) else executor.materialize(v)
-                    for name, v in result.values.items()
+                    name: v if isinstance(v, Vetoed) else executor.materialize(v) for name, v in result.values.items()
                 }
             if self.flags.QKD_ON and result.eids:
                 self._sign_pairs(result, memory)
@@ -263,6 +291,19 @@ class Lab:
         self._trace_collapses(result, memory, run_id, tree)
         self._export_kg(result, run_id)
         return self._make_run(run_id, cell, memory, result, values, started)
+
+    def _admission_beam(self, admission: Any, memory: CarrierMemory, run_id: str, cell: str) -> BeamEvent:
+        """The cell's `schedule` beam for the overload controller's decision (ok, deferred, collapsed)."""
+        return BeamEvent(
+            beam_id=new_beam_id(cell, "schedule"),
+            cell_id=cell,
+            sheet_run_id=run_id,
+            container_id=memory.container_id,
+            stage="schedule",
+            token="cell",
+            result={"scope": "cell", **admission.as_result()},
+            timestamp=utc_now_iso(),
+        )
 
     def _report(self, container: str, cell: str, report: Any) -> None:
         self._reports.setdefault(container, {})[cell] = report
@@ -368,9 +409,7 @@ class Lab:
             )
         self.store.persist_rows("metrics", rows)
 
-    def _persist_error(
-        self, err: BaseException, run_id: str, cell: str, container: str, code: str
-    ) -> BeamEvent:
+    def _persist_error(self, err: BaseException, run_id: str, cell: str, container: str, code: str) -> BeamEvent:
         """One `error` beam saying what failed and where; nothing else of the cell is kept."""
         result: dict[str, Any] = {"error": type(err).__name__, "message": getattr(err, "message", str(err))}
         if isinstance(err, CodexError) and err.line is not None:
