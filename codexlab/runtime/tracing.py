@@ -1,4 +1,5 @@
-"""Collapse traces of a committed cell: one per ⧖ and one per ambiguous Photon choice (contract 6).
+"""Collapse traces of a committed cell (contract 6): one per ⧖, per ambiguous Photon choice, and per
+scheduler choice whose two paths were predicted within 10 % of each other.
 
 Every id a trace carries resolves on the Lab that wrote it: `ghx_projection_id` with `lab.replay(id)`
 (the run's beams), `vault_snapshot_id` with `lab.vault.load(id)` (the post-measurement state) and
@@ -118,4 +119,49 @@ def collapse_traces(
                     store=lab.store,
                 )
             )
+    for beam in result.beams:
+        close = _close_call(beam.result) if beam.stage == "schedule" and beam.token != "cell" else None
+        if close is None:
+            continue
+        written.append(
+            export_collapse_trace(
+                expression=beam.token,
+                output={"chosen": beam.result.get("path"), "costs": close},
+                adapter="codex",
+                identity=_user(),
+                ghx_projection_id=run_id,
+                vault_snapshot_id=None,
+                qglyph_id=None,
+                scroll_tree=tree_json,
+                entropy_before=None,
+                entropy_after=None,
+                memory_tags=tags,
+                trigger_metadata={
+                    "kind": "scheduler_path",
+                    "beam_id": beam.beam_id,
+                    "reason": beam.result.get("reason"),
+                },
+                path=lab.trace_path,
+                store=lab.store,
+            )
+        )
     return written
+
+
+#: Two paths whose predicted costs differ by less than this fraction make the scheduler's choice ambiguous.
+AMBIGUOUS_MARGIN = 0.1
+
+
+def _close_call(decision: dict[str, Any]) -> dict[str, float] | None:
+    """The paths' costs when the chosen one is within `AMBIGUOUS_MARGIN` of another, else None."""
+    costs = {str(k): float(v) for k, v in (decision.get("alternative_costs") or {}).items() if v is not None}
+    chosen = decision.get("cost")
+    if chosen is None or not costs:
+        return None
+    others = [c for path, c in costs.items() if path != decision.get("path")]
+    if not others or not np.isfinite(chosen):
+        return None
+    best = min(others)
+    if abs(best - float(chosen)) <= AMBIGUOUS_MARGIN * max(abs(best), abs(float(chosen)), 1e-12):
+        return {**costs, str(decision.get("path")): float(chosen)}
+    return None

@@ -67,9 +67,7 @@ def test_approved_beams_are_in_the_run_graph_and_sparql_lineage_matches_the_stor
         b for b in lab.lineage(target.beam_id, ids_only=True) if b != target.beam_id and _in_kg(lab, b)
     ]
     assert d_beam.beam_id
-    rows = lab.kg.query(
-        "SELECT (COUNT(DISTINCT ?v) AS ?n) WHERE { GRAPH ?g { ?v a prov:Entity } }"
-    )
+    rows = lab.kg.query("SELECT (COUNT(DISTINCT ?v) AS ?n) WHERE { GRAPH ?g { ?v a prov:Entity } }")
     assert rows[0]["n"] >= len(op_beams)
 
 
@@ -86,3 +84,33 @@ def test_a_vetoed_beam_is_in_no_graph(lab: Lab) -> None:
         assert not _in_kg(lab, beam.beam_id)
     approved = [b for b in run.beams if b.verdict == "pass"]
     assert approved and all(_in_kg(lab, b.beam_id) for b in approved)
+
+
+def test_a_close_scheduler_call_is_ambiguous_and_a_clear_one_is_not() -> None:
+    from codexlab.runtime.tracing import _close_call
+
+    close = {"path": "wave", "cost": 1.0, "alternative_costs": {"symbolic": 1.05, "wave": 1.0}}
+    assert _close_call(close) == {"symbolic": 1.05, "wave": 1.0}
+    clear = {"path": "wave", "cost": 1.0, "alternative_costs": {"symbolic": 8.0, "wave": 1.0}}
+    assert _close_call(clear) is None
+    assert _close_call({"path": "symbolic", "cost": 2.0, "alternative_costs": {"symbolic": 2.0}}) is None
+
+
+def test_a_close_scheduler_call_in_a_run_writes_a_trace(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    decide = lab.scheduler.decide
+
+    def close_call(op, operands, **kw):
+        decision = decide(op, operands, **kw)
+        if op == "Δ":
+            decision.alternative_costs = {"symbolic": decision.cost * 1.02, "wave": decision.cost}
+        return decision
+
+    monkeypatch.setattr(lab.scheduler, "decide", close_call)
+    run = lab.run("@grid x:-1..1:32, y:-1..1:32\nu := gaussian(x, y, σ=0.2)\nL = Δu\n")
+    traces = [t for t in _traces(lab) if t["adapter"] == "codex"]
+    assert len(traces) == 1 and traces[0]["expression"] == "Δ"
+    beam_id = traces[0]["hologram"]["trigger_metadata"]["beam_id"]
+    assert beam_id in {
+        b.beam_id for b in lab.replay(traces[0]["hologram"]["signature_block"]["ghx_projection_id"], n=100)
+    }
+    assert beam_id in run.beam_ids
