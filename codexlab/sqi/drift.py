@@ -147,12 +147,21 @@ def sample_indices(shape: Sequence[int], max_points: int, seed: int = 0) -> tupl
     else a seeded uniform sample in flat order (the same `seed` gives the same points)."""
     if int(max_points) < 1:
         raise CodexValueError(f"`max_points` must be at least 1, got `{max_points}`; pass e.g. `4096`.")
+    return _sample_indices(tuple(int(n) for n in shape), int(max_points), int(seed))
+
+
+@functools.lru_cache(maxsize=64)
+def _sample_indices(shape: tuple[int, ...], max_points: int, seed: int) -> tuple[np.ndarray, ...]:
+    """`sample_indices`, cached (every beam on one grid draws the same points); the arrays are read-only."""
     total = int(np.prod(shape, dtype=np.int64))
     if total <= max_points:
         flat = np.arange(total, dtype=np.int64)
     else:
         flat = np.sort(np.random.default_rng(seed).choice(total, size=int(max_points), replace=False))
-    return tuple(np.asarray(i, dtype=np.int64) for i in np.unravel_index(flat, tuple(shape)))
+    out = tuple(np.asarray(i, dtype=np.int64) for i in np.unravel_index(flat, shape))
+    for arr in out:
+        arr.flags.writeable = False
+    return out
 
 
 def _boundary_mask(indices: tuple[np.ndarray, ...], grid: Grid) -> np.ndarray:
@@ -202,7 +211,8 @@ def _on_grid(values: Any, grid: Grid) -> np.ndarray:
                 f"{', '.join(f'`{d}`' for d in dims)}); pass values computed on that grid."
             )
         lead = [d for d in dims if d not in grid.names]
-        arr = np.asarray(values.transpose(*lead, *grid.names).values)
+        order = (*lead, *grid.names)
+        arr = np.asarray(values.values if tuple(dims) == order else values.transpose(*order).values)
     else:
         arr = np.asarray(values)
     if arr.ndim < grid.ndim or arr.shape[arr.ndim - grid.ndim :] != tuple(grid.shape):
