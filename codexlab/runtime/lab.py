@@ -360,8 +360,14 @@ class Lab:
                     self.bus.publish({**score.model_dump(mode="json"), "type": "sqi_score"})
         with record_execution_metrics("soullaw", bus=self.bus, rows=len(result.verdicts)):
             if result.verdicts:
+                # Every verdict goes to the JSONL; the store keeps warnings and vetoes (a pass is already
+                # on its beam as `verdict`, and a row per law and beam doubled governance's cost).
                 log_soullaw_event(
-                    result.verdicts, path=self.trace_path, container_id=memory.container_id, store=self.store
+                    result.verdicts,
+                    path=self.trace_path,
+                    container_id=memory.container_id,
+                    store=self.store,
+                    store_outcomes=("warn", "veto"),
                 )
 
     def _make_run(

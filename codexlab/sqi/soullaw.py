@@ -112,9 +112,7 @@ class LawRegistry:
     def register(self, name: str, fn: LawFn, *, override: bool = False) -> Law:
         """Add `fn` as the law `name`."""
         if not isinstance(name, str) or not _LAW_NAME.match(name):
-            raise CodexValueError(
-                f"Law name `{name}` is not valid; use letters, digits and `_` (e.g. `max_norm`)."
-            )
+            raise CodexValueError(f"Law name `{name}` is not valid; use letters, digits and `_` (e.g. `max_norm`).")
         if name in self._laws and not override:
             raise CodexValueError(f"Law `{name}` is already registered; pass `override=True` to replace it.")
         entry = Law(name, fn, (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "")
@@ -216,9 +214,7 @@ def _law_finite(beam: Mapping[str, Any], ctx: Mapping[str, Any]) -> Ruling | Non
 def _law_bounded_growth(beam: Mapping[str, Any], ctx: Mapping[str, Any]) -> Ruling | None:
     """‖out‖ ≤ G·max‖in‖ with G = growth_limit·h^−order (order 2 for Δ □, 1 for ∇ ∇· ∇× d/dt ∂)."""
     out = summary_norm(_result(beam))
-    inputs = [
-        n for n in (as_float(v) for v in ctx.get("input_norms") or ()) if n is not None and math.isfinite(n)
-    ]
+    inputs = [n for n in (as_float(v) for v in ctx.get("input_norms") or ()) if n is not None and math.isfinite(n)]
     if out is None or math.isnan(out) or not inputs or max(inputs) <= 0:
         return None
     op = _op(beam, ctx)
@@ -417,9 +413,7 @@ def _run(item: Law, beam: Mapping[str, Any], ctx: Mapping[str, Any]) -> Ruling |
     if ruling is None:
         return None
     if not isinstance(ruling, Ruling) or ruling.outcome not in _STRENGTH:
-        return veto(
-            f"law `{item.name}` failed: it returned `{ruling!r}`, not `PASS`, `warn(...)` or `veto(...)`"
-        )
+        return veto(f"law `{item.name}` failed: it returned `{ruling!r}`, not `PASS`, `warn(...)` or `veto(...)`")
     return ruling
 
 
@@ -476,9 +470,11 @@ def log_soullaw_event(
     container_id: str,
     store: Any = None,
     timestamp: float | None = None,
+    store_outcomes: Iterable[str] | None = None,
 ) -> list[SoulLawEvent]:
     """Append verdicts to the collapse-trace JSONL as `soullaw_event` records (one write, flush and
-    fsync per batch) and, with a store, to its `collapse_traces` table.
+    fsync per batch) and, with a store, to its `collapse_traces` table (only the verdicts whose outcome
+    is in `store_outcomes`, when given: passes are already on their beams).
 
     Raises: `ContractError` for a verdict without a beam id (a record needs the beam it judges).
     """
@@ -497,6 +493,11 @@ def log_soullaw_event(
     ]
     events = [SoulLawEvent(**record) for record in records]
     append_jsonl(path, events)
-    if store is not None and events:
-        store.persist_rows("collapse_traces", events)
+    kept = (
+        events
+        if store_outcomes is None
+        else [e for e, v in zip(events, batch, strict=True) if v.outcome in set(store_outcomes)]
+    )
+    if store is not None and kept:
+        store.persist_rows("collapse_traces", kept)
     return events

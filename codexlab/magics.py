@@ -1,0 +1,314 @@
+"""IPython magics: `%%codex` runs a CodexLang cell through `Lab.run`; `%codex …` inspects the Lab.
+
+Load with `%load_ext codexlab` (or `%load_ext codexlab.magics`). One `Lab` per IPython session is
+created on first use, at `CodexMagic.home` (default `$CODEXLAB_HOME` or `./.codexlab`).
+
+Why the error handling looks the way it does: IPython's `UsageError` prints to stderr without an
+`error` output, and then nbval/nbmake pass a notebook whose cell failed. So every failure of a magic
+(a CodexLang error, a bad option) is raised as `CodexCellError`, a real exception whose
+`_render_traceback_` shows one or two clean lines (plus the caret for a syntax error) instead of a
+traceback through the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import textwrap
+from typing import Any, NoReturn
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Unicode, observe
+
+from .errors import CodexError, CodexSyntaxError
+
+__all__ = ["CodexCellError", "CodexMagic", "load_ipython_extension"]
+
+
+class CodexCellError(Exception):
+    """A `%%codex` / `%codex` failure, shown as one or two clean lines instead of a traceback.
+
+    `error` is the original exception (also the `__cause__`), `None` for a bad magic option.
+    `line_offset` is the number of directive lines the magic prepended to the cell (`--precision`,
+    `--seed`); line numbers are shown relative to the cell as the user typed it.
+    """
+
+    def __init__(self, message: str, error: BaseException | None = None, *, line_offset: int = 0) -> None:
+        self.error = error
+        self.line_offset = line_offset
+        self.lines = self._lines(message, error, line_offset)
+        super().__init__(self.lines[0])
+
+    @staticmethod
+    def _lines(message: str, error: BaseException | None, offset: int) -> list[str]:
+        if not isinstance(error, CodexError):
+            return [message]
+        name = type(error).__name__
+        line = error.line
+        if line is None:
+            return [f"{name}: {error}".splitlines()[0]] + [s for s in str(error).splitlines()[1:2]]
+        if line <= offset:
+            where = "in the directives made from --precision/--seed"
+        else:
+            where = f"line {line - offset}" + (f", column {error.column}" if error.column is not None else "")
+        head = f"{name}: {error.message} ({where})"
+        if isinstance(error, CodexSyntaxError) and error.source_line:
+            return [head, error.caret]
+        return [head]
+
+    @property
+    def line(self) -> int | None:
+        """The line in the cell as typed (directives added by the magic not counted), if known."""
+        line = getattr(self.error, "line", None)
+        return None if line is None else line - self.line_offset
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (and ipykernel's `error` output) shows instead of a traceback."""
+        return list(self.lines)
+
+
+class _ArgParser(argparse.ArgumentParser):
+    """argparse that raises `CodexCellError` instead of printing and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CodexCellError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise CodexCellError(message or f"{self.prog}: exited with status {status}")
+
+
+def _words(text: str) -> list[str]:
+    """Shell-like words of a magic line; an unbalanced quote is a clean error."""
+    try:
+        return shlex.split(text, posix=True)
+    except ValueError as err:
+        raise CodexCellError(f"%codex: cannot split `{text}`: {err}") from None
+
+
+def _unquote(text: str) -> str:
+    """`"SELECT …"` → `SELECT …`: one quoted argument loses its quotes; anything else stays as typed."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        words = _words(text)
+        if len(words) == 1:
+            return words[0]
+    return text
+
+
+def _set_flag_words(words: list[str]) -> dict[str, str]:
+    """`NAME=VALUE` words → {NAME: VALUE} (values parsed later, with the flags' own rules)."""
+    overrides: dict[str, str] = {}
+    for word in words:
+        name, sep, value = word.partition("=")
+        if not sep or not name:
+            raise CodexCellError(f"%codex flags: `{word}` is not NAME=VALUE; e.g. `%codex flags QKD_ON=true`.")
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+@magics_class
+class CodexMagic(Magics):
+    """`%%codex` (run a CodexLang cell) and `%codex` (flags, replay, kg, status, lineage).
+
+    Configurable with `%config CodexMagic.<trait> = …` or `c.CodexMagic.<trait>` in an IPython profile.
+    """
+
+    hud = Bool(
+        True,
+        help="Show the HUD for each %%codex run once codexlab has one; --no-hud turns it off for one cell.",
+    ).tag(config=True)
+    container = Unicode("default_container", help="Container a %%codex cell runs in unless -c is given.").tag(
+        config=True
+    )
+    home = Unicode(
+        None, allow_none=True, help="codexlab home of the session's Lab (None: $CODEXLAB_HOME or ./.codexlab)."
+    ).tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._lab: Any = None
+        self._flag_overrides: dict[str, Any] = {}
+        #: Whether the last %%codex cell asked for the HUD (`hud` and not `--no-hud`); the HUD reads this.
+        self.hud_requested = False
+        #: The last `Run` of a %%codex cell in this session.
+        self.last_run: Any = None
+
+    # ----------------------------------------------------------------------------------------- Lab
+
+    @property
+    def lab(self) -> Any:
+        """The session's Lab, created on first use with `home` and the flag overrides set so far."""
+        if self._lab is None:
+            from .runtime import Lab
+
+            self._lab = Lab(home=self.home, flags=dict(self._flag_overrides) or None)
+        return self._lab
+
+    @observe("home")
+    def _home_changed(self, change: dict[str, Any]) -> None:
+        """A new home means a new Lab (opened lazily at the next use)."""
+        if change["old"] != change["new"]:
+            self._lab = None
+
+    def _recreate_lab(self, overrides: dict[str, Any]) -> None:
+        """Replace the session's Lab by one with these flag overrides, keeping the containers' values.
+
+        The flags are read once when a Lab is made (its scheduler and pipeline depend on them), so a
+        changed flag needs a new Lab; carrying the carrier memories over keeps the names defined by
+        earlier cells usable in later ones.
+        """
+        from .runtime import Lab
+
+        old = self._lab
+        new = Lab(home=self.home, flags=dict(overrides) or None)
+        if old is not None:
+            new._containers.update(old._containers)
+            new._reports.update(old._reports)
+        self._lab = new
+        self._flag_overrides = dict(overrides)
+
+    def hud_wanted(self, no_hud: bool = False) -> bool:
+        """Whether a cell's run should be shown in the HUD: the `hud` trait unless `--no-hud` was given."""
+        return bool(self.hud) and not no_hud
+
+    # --------------------------------------------------------------------------------------- %%codex
+
+    @magic_arguments()
+    @argument("-c", "--container", default=None, help="container to run in (default: CodexMagic.container)")
+    @argument("--precision", default=None, help="precision format, same as an @precision line (fp32, bf16, …)")
+    @argument("--seed", type=int, default=None, help="random seed, same as an @seed line")
+    @argument("--no-hud", action="store_true", help="do not show the HUD for this cell")
+    @argument("--profile", action="store_true", help="profile every wave op in every precision format")
+    @argument("--json", action="store_true", help="print the run as JSON (as `codexlab run --json`)")
+    @cell_magic("codex")
+    def codex_cell(self, line: str, cell: str) -> Any:
+        """Run the cell as CodexLang; bind its values in the notebook; return the `Run`.
+
+        Every assigned name is bound in the user namespace (fields as xarray.DataArray). A name that
+        SoulLaw vetoed is not bound — an older binding of it is removed — and a line says which law
+        and why. With --json the run is printed as JSON and nothing is returned.
+        """
+        try:
+            args = parse_argstring(self.codex_cell, line)
+        except UsageError as err:
+            raise CodexCellError(f"%%codex: {err}") from None
+        directives = []
+        if args.precision is not None:
+            directives.append(f"@precision {args.precision}")
+        if args.seed is not None:
+            directives.append(f"@seed {args.seed}")
+        code = "\n".join([*directives, cell]) if directives else cell
+        self.hud_requested = self.hud_wanted(args.no_hud)
+        try:
+            run = self.lab.run(code, container=args.container or self.container, profile=args.profile or None)
+        except CodexError as err:
+            raise CodexCellError(str(err), err, line_offset=len(directives)) from err
+        self.last_run = run
+        self._bind(run)
+        if args.json:
+            from .cli import run_to_json
+
+            print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
+            return None
+        return run
+
+    def _bind(self, run: Any) -> None:
+        """Push the run's values into the user namespace; unbind and report vetoed names."""
+        from .runtime.values import Vetoed
+
+        user_ns = self.shell.user_ns
+        bound: dict[str, Any] = {}
+        for name, value in run.values.items():
+            if isinstance(value, Vetoed):
+                user_ns.pop(name, None)
+                print(f"codex: `{name}` was not bound: vetoed by `{value.law}`: {value.reason}")
+            else:
+                bound[name] = value
+        if bound:
+            self.shell.push(bound, interactive=True)
+
+    # ---------------------------------------------------------------------------------------- %codex
+
+    @no_var_expand
+    @line_magic("codex")
+    def codex_line(self, line: str) -> Any:
+        """Inspect and configure the session's Lab.
+
+        %codex flags [NAME=VALUE ...]   show the feature flags; with NAME=VALUE, set them for this session
+        %codex replay REF [-n N]        the newest N beams (default 10) of an eid or a run's GHX id
+        %codex kg "SPARQL"              run SPARQL over the knowledge graph; returns a polars DataFrame
+        %codex status [CONTAINER]       CLOSED, OPEN or DRIFTING for a container (default: CodexMagic.container)
+        %codex lineage BEAM             the ancestors of a beam, oldest first
+        """
+        command, _, rest = line.strip().partition(" ")
+        handlers = {
+            "flags": self._flags,
+            "replay": self._replay,
+            "kg": self._kg,
+            "status": self._status,
+            "lineage": self._lineage,
+        }
+        if command not in handlers:
+            usage = textwrap.dedent((self.codex_line.__doc__ or "").split("\n\n", 1)[1]).strip()
+            what = f"`{command}` is not a subcommand" if command else "a subcommand is needed"
+            raise CodexCellError(f"%codex: {what}; use one of: {', '.join(handlers)}.\n{usage}")
+        try:
+            return handlers[command](rest)
+        except CodexError as err:
+            raise CodexCellError(str(err), err) from err
+
+    def _flags(self, rest: str) -> None:
+        """Show the flags, or set some (validated first; then the Lab is recreated with them)."""
+        from .flags import format_flags_table
+
+        overrides = _set_flag_words(_words(rest))
+        if overrides:
+            merged = {**self._flag_overrides, **overrides}
+            self.lab.flags.with_overrides(**merged)  # raises CodexConfigError for a bad name or value
+            self._recreate_lab(merged)
+        print(format_flags_table(self.lab.flags))
+
+    def _replay(self, rest: str) -> None:
+        parser = _ArgParser(prog="%codex replay", add_help=False)
+        parser.add_argument("ref")
+        parser.add_argument("-n", type=int, default=10)
+        args = parser.parse_args(_words(rest))
+        beams = self.lab.replay(args.ref, n=args.n)
+        if not beams:
+            print(f"no beams for `{args.ref}`")
+        for b in beams:
+            eid = f" {b.eid}" if b.eid else ""
+            print(f"{b.timestamp}  {b.stage:8s} {b.token:4s} {b.beam_id}{eid}")
+
+    def _kg(self, rest: str) -> Any:
+        """A polars DataFrame for SELECT and CONSTRUCT, a bool for ASK."""
+        sparql = _unquote(rest)
+        if not sparql:
+            raise CodexCellError('%codex kg: give a SPARQL query, e.g. %codex kg "SELECT * WHERE { ?s ?p ?o } LIMIT 5"')
+        return self.lab.kg.query(sparql, frame=True)
+
+    def _status(self, rest: str) -> None:
+        parser = _ArgParser(prog="%codex status", add_help=False)
+        parser.add_argument("container", nargs="?", default=None)
+        args = parser.parse_args(_words(rest))
+        print(self.lab.status(args.container or self.container))
+
+    def _lineage(self, rest: str) -> None:
+        parser = _ArgParser(prog="%codex lineage", add_help=False)
+        parser.add_argument("beam")
+        args = parser.parse_args(_words(rest))
+        beams = self.lab.lineage(args.beam)
+        if not beams:
+            print(f"no ancestors for `{args.beam}`")
+        for b in beams:
+            print(f"{b.timestamp}  {b.stage:8s} {b.token:4s} {b.beam_id}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext codexlab`: register `%%codex` and `%codex` (once per session)."""
+    if isinstance(ipython.magics_manager.registry.get("CodexMagic"), CodexMagic):
+        return
+    ipython.register_magics(CodexMagic(ipython))
