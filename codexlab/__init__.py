@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .runtime import Lab, Run
 
 __version__ = "0.1.0"
-__all__ = ["CodexError", "CodexSyntaxError", "Lab", "Run", "parse", "__version__"]
+__all__ = ["CodexError", "CodexSyntaxError", "Lab", "Run", "parse", "load_ipython_extension", "__version__"]
 
 _LAZY = {"Lab": ("runtime", "Lab"), "Run": ("runtime", "Run"), "parse": ("lang", "parse")}
 
@@ -26,3 +26,10 @@ def __getattr__(name: str) -> Any:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
     raise AttributeError(f"module `codexlab` has no attribute `{name}`")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext codexlab`: register the `%%codex` cell magic and the `%codex` line magic."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)

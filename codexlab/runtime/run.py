@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,12 +93,13 @@ class Run:
         return f"<Run {self.run_id}: {len(self.values)} values, {len(self.beams)} beams>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(describe_value(v))}</td></tr>"
-            for k, v in self.values.items()
-        )
-        return (
-            f"<div class='codexlab-run'><b>Run {html.escape(self.run_id)}</b> · "
-            f"{len(self.beams)} beams · GHX <code>{html.escape(self.ghx_id)}</code>"
-            f"<table>{rows}</table></div>"
-        )
+        """The Jupyter view: values, qscores, vetoes, derivations, beam counts by stage, ids."""
+        from .._display import run_html
+
+        return run_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """The terminal IPython view: the same content as `_repr_html_`, as text."""
+        from .._display import run_text
+
+        p.text(repr(self) if cycle else run_text(self))

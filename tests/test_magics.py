@@ -1,0 +1,190 @@
+"""`%%codex` and `%codex` in a real IPython shell: bindings, vetoes, JSON, errors, line magics, config."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+import pytest
+import xarray as xr
+from IPython.core.interactiveshell import InteractiveShell
+
+from codexlab._display import run_html, run_text
+from codexlab.errors import CodexConfigError, CodexSyntaxError
+from codexlab.magics import CodexCellError, CodexMagic, load_ipython_extension
+from codexlab.runtime.run import Run
+from codexlab.runtime.values import Vetoed
+
+VETO_CELL = "@grid x:-1..1:8\nf0 := x - x\nQ = log(f0)\nP = x*2\n"
+
+
+@pytest.fixture(scope="module")
+def ip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteractiveShell]:
+    """One shell with the extension loaded and a fresh Lab at a temporary CODEXLAB_HOME."""
+    shell = InteractiveShell.instance()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CODEXLAB_HOME", str(tmp_path_factory.mktemp("codexhome")))
+        # A fresh magic per module, so the Lab opens at this module's home.
+        shell.register_magics(CodexMagic(shell))
+        yield shell
+
+
+@pytest.fixture(scope="module")
+def veto_run(ip: InteractiveShell) -> tuple[Any, str]:
+    """The veto cell, run once with `Q` bound beforehand; returns (ExecutionResult, printed output)."""
+    ip.user_ns["Q"] = "stale"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = ip.run_cell(f"%%codex --seed 3\n{VETO_CELL}")
+    return result, out.getvalue()
+
+
+def magic(ip: InteractiveShell) -> CodexMagic:
+    found = ip.magics_manager.registry["CodexMagic"]
+    assert isinstance(found, CodexMagic)
+    return found
+
+
+def test_values_bound_as_dataarrays_and_vetoed_name_unbound(ip: InteractiveShell, veto_run: tuple[Any, str]) -> None:
+    result, output = veto_run
+    assert result.error_in_exec is None
+    assert isinstance(result.result, Run)
+    assert isinstance(ip.user_ns["P"], xr.DataArray)
+    assert ip.user_ns["P"].shape == (8,)
+    assert "Q" not in ip.user_ns  # the stale binding was removed
+    assert "`Q` was not bound: vetoed by `finite`" in output
+    assert "NaN/Inf" in output
+    assert magic(ip).last_run is result.result
+
+
+def test_display_html_and_text(veto_run: tuple[Any, str]) -> None:
+    run = veto_run[0].result
+    page = run_html(run)
+    assert len(page.encode()) < 20_000
+    for needle in ("<code>P</code>", "finite", "NaN/Inf", run.ghx_id, "qscores", "wave 2"):
+        assert needle in page
+    text = run_text(run)
+    assert "Q: vetoed by `finite`" in text and "P: field 8 float64, min -2, max 1.5" in text
+    assert f"GHX replay id: {run.ghx_id}" in text
+
+
+def test_display_escapes_everything() -> None:
+    evil = "<script>alert(1)</script>"
+    run = Run(
+        run_id="r<1>",
+        cell_id="c&1",
+        container_id=evil,
+        values={"a<b": Vetoed(name="a<b", law="law<x>", reason=evil, beam_id="b1"), "n": 2.5},
+        eids=["e<1>"],
+    )
+    page = run_html(run)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "a&lt;b" in page and "law&lt;x&gt;" in page and "r&lt;1&gt;" in page and "e&lt;1&gt;" in page
+    assert "n: number 2.5" in run_text(run)
+
+
+def test_json_output_parses(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    result = ip.run_cell("%%codex --json\n@grid x:0..1:4\nJ = x + 1\n")
+    assert result.error_in_exec is None and result.result is None
+    data = json.loads(capsys.readouterr().out)
+    assert data["values"]["J"]["kind"] == "field" and data["values"]["J"]["shape"] == [4]
+    assert data["ghx_id"] == data["run_id"]
+    assert isinstance(ip.user_ns["J"], xr.DataArray)
+
+
+def test_syntax_error_is_a_short_real_error_with_caret(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = ip.run_cell("%%codex --precision fp32\n@grid x:0..1:4\nA = x +* 1\n")
+    err = result.error_in_exec
+    assert isinstance(err, CodexCellError) and isinstance(err.error, CodexSyntaxError)
+    assert err.line == 2  # the line as typed, not counting the @precision line the magic added
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(shown) <= 3, shown
+    assert "Traceback" not in "\n".join(shown)
+    assert shown[0].startswith("CodexSyntaxError:") and "(line 2, column 8)" in shown[0]
+    assert shown[-1].strip() == "^" and shown[-1].index("^") == 7
+    assert "A" not in ip.user_ns
+
+
+def test_bad_option_is_a_real_error(ip: InteractiveShell) -> None:
+    result = ip.run_cell("%%codex --bogus\nB = 1\n")
+    assert isinstance(result.error_in_exec, CodexCellError)
+    result = ip.run_cell("%%codex --precision fp7\n@grid x:0..1:4\nB = x\n")
+    assert isinstance(result.error_in_exec, CodexCellError)
+    assert "--precision/--seed" in str(result.error_in_exec) or "fp7" in str(result.error_in_exec)
+
+
+def test_line_magics(ip: InteractiveShell, veto_run: tuple[Any, str], capsys: pytest.CaptureFixture[str]) -> None:
+    run = veto_run[0].result
+    capsys.readouterr()
+    ip.run_cell(f"%codex replay {run.ghx_id} -n 2")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all("beam_" in line for line in lines)
+
+    ip.run_cell("%codex status")
+    assert capsys.readouterr().out.startswith("default_container: ")
+
+    ip.run_cell(f"%codex lineage {run.beams[-1].beam_id}")
+    assert capsys.readouterr().out.strip()
+
+    frame = ip.run_line_magic("codex", 'kg "SELECT (COUNT(?v) AS ?n) WHERE { ?v a prov:Entity }"')
+    assert isinstance(frame, pl.DataFrame) and frame["n"][0] >= 1
+
+    result = ip.run_cell("%codex nonsense")
+    assert isinstance(result.error_in_exec, CodexCellError)
+    assert "flags, replay, kg, status, lineage" in str(capsys.readouterr().out)
+
+
+def test_flags_show_and_set(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    m = magic(ip)
+    capsys.readouterr()
+    ip.run_cell("%codex flags")
+    assert "COST_THRESHOLD" in capsys.readouterr().out
+    before = m.lab
+    ip.run_cell("%codex flags COST_THRESHOLD=75")
+    out = capsys.readouterr().out
+    assert m.lab is not before and m.lab.flags.COST_THRESHOLD == 75.0
+    assert any(line.startswith("COST_THRESHOLD") and "75.0" in line and "argument" in line for line in out.splitlines())
+    # the container's earlier values survive the new Lab
+    assert ip.run_cell("%%codex\nK = J * 2\n").error_in_exec is None
+    result = ip.run_cell("%codex flags QKD_ONN=true")
+    assert isinstance(result.error_in_exec, CodexCellError)
+    assert isinstance(result.error_in_exec.error, CodexConfigError)
+    assert m.lab.flags.COST_THRESHOLD == 75.0
+
+
+def test_config_traits(ip: InteractiveShell) -> None:
+    m = magic(ip)
+    try:
+        ip.run_cell("%config CodexMagic.hud = False")
+        assert m.hud is False and not m.hud_wanted()
+        ip.run_cell("%config CodexMagic.hud = True")
+        assert m.hud_wanted() and not m.hud_wanted(no_hud=True)
+        ip.run_cell("%%codex --no-hud\nH = 1\n")
+        assert m.hud_requested is False
+        ip.run_cell("%config CodexMagic.container = 'other'")
+        assert ip.run_cell("%%codex\nH2 = 2\n").result.container_id == "other"
+        assert ip.run_cell("%%codex -c third\nH3 = 3\n").result.container_id == "third"
+    finally:
+        m.hud = True
+        m.container = "default_container"
+
+
+def test_load_extension_registers_once(ip: InteractiveShell) -> None:
+    before = magic(ip)
+    load_ipython_extension(ip)
+    ip.run_line_magic("load_ext", "codexlab.magics")
+    assert magic(ip) is before
+    assert "codex" in ip.magics_manager.magics["cell"] and "codex" in ip.magics_manager.magics["line"]
+
+
+def test_load_ext_codexlab_is_the_documented_spelling(ip: InteractiveShell) -> None:
+    before = magic(ip)
+    ip.run_line_magic("load_ext", "codexlab")
+    assert magic(ip) is before
+    assert "codex" in ip.magics_manager.magics["cell"]
