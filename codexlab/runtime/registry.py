@@ -242,7 +242,7 @@ for _g, _f in {
     instruction(_g, name=f"cmp{len(INSTRUCTIONS)}", precision_class="none")(_compare(_f, _g))
 
 
-@instruction("⊕", name="superpose", stage="wave", precision_class="state", symbolic=False)
+@instruction("⊕", name="superpose", stage="wave", precision_class="pointwise", symbolic=False)
 def _superpose(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
     """Normalized sum of two states."""
     from ..qwave import states
@@ -250,7 +250,7 @@ def _superpose(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
     return states.superpose(_need_field(args[0], "⊕", "a state"), _need_field(args[1], "⊕", "a state"))
 
 
-@instruction("⊖", name="cancel", stage="wave", precision_class="state", symbolic=False)
+@instruction("⊖", name="cancel", stage="wave", precision_class="pointwise", symbolic=False)
 def _cancel(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
     """Normalized difference of two states."""
     from ..qwave import states

@@ -26,12 +26,12 @@ def test_profiling_records_every_format_for_wave_ops(profiled):
     lab, _ = profiled
     table = lab.profiler.table(as_dicts=True)
     ops = {row["op"] for row in table}
-    assert {"Δ", "*"} <= ops
+    assert {"Δ", "*", "⊕"} <= ops
     formats = {row["format"] for row in table if row["op"] == "Δ"}
     assert {"fp32", "fp16", "bf16", "fp8_e4m3", "int8"} <= formats
 
 
-@pytest.mark.parametrize("op, tol", [("Δ", 1e-3), ("Δ", 0.05), ("*", 0.05)])
+@pytest.mark.parametrize("op, tol", [("Δ", 1e-3), ("Δ", 0.05), ("⊕", 1e-3), ("⊕", 0.05), ("*", 0.05)])
 def test_recommendation_meets_the_measured_error(profiled, op, tol):
     lab, run = profiled
     rec = recommend_precision_for_opcode(op, tol, run.values["L"].shape, profiler=lab.profiler)
