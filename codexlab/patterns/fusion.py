@@ -24,7 +24,7 @@ import xarray as xr
 
 from codexlab.lang import parse_expr
 from codexlab.patterns._beams import field as beam_field
-from codexlab.patterns._beams import op_beams, op_chains
+from codexlab.patterns._beams import op_chains
 from codexlab.photon.adapter import codex_to_photon_ast
 from codexlab.photon.ir import PNode
 from codexlab.photon.printing import to_unicode

@@ -1,0 +1,62 @@
+"""Repairs: a missing name gets a definition, predicted qscores are ranked, every patch parses."""
+
+from __future__ import annotations
+
+from codexlab.lang import parse
+from codexlab.lang.scrolls import ScrollLibrary
+from codexlab.patterns import repair_from_drift
+from codexlab.sqi.drift import DriftComponent, DriftReport, Gap
+
+
+def _library(tmp_path) -> ScrollLibrary:
+    (tmp_path / "shapes.codex").write_text(
+        "@grid x:-1..1:32, y:-1..1:32\nσ0 := 0.1\ngauss := gaussian(x, y, σ=σ0)\nwind := [-y, x]\n",
+        encoding="utf-8",
+    )
+    return ScrollLibrary([tmp_path], user_dir=tmp_path / "user")
+
+
+def test_undefined_name_gets_a_definition_first(tmp_path) -> None:
+    scroll = "@grid x:-1..1:64, y:-1..1:64\nf := gaussian(x, y, σ=0.2)\nL = Δgaus + f\n"
+    report = DriftReport(gaps=(Gap.missing_dependency(["gaus"]),))
+    cands = repair_from_drift(report, scroll, _library(tmp_path), memory_names=["f"])
+    assert cands
+    top = cands[0]
+    assert top.kind == "define_name"
+    statements = parse(top.patched_scroll).statements
+    defined = [s.name for s in statements if hasattr(s, "name") and s.__class__.__name__ == "Definition"]
+    assert "gaus" in defined and "σ0" in defined
+    assert defined.index("gaus") < [getattr(s, "name", None) for s in statements].index("L")
+
+
+def test_earlier_name_is_a_candidate(tmp_path) -> None:
+    scroll = "@grid x:-1..1:64, y:-1..1:64\nL = Δpsi1\n"
+    report = DriftReport(gaps=(Gap.missing_dependency(["psi1"]),))
+    cands = repair_from_drift(report, scroll, _library(tmp_path), memory_names=["psi0"])
+    assert any("`psi0`" in c.description for c in cands)
+
+
+def test_discretization_candidates_are_ranked_and_parse(tmp_path) -> None:
+    scroll = "@grid x:-1..1:64, y:-1..1:64\n@precision fp32\nf := gaussian(x, y, σ=0.2)\nL = Δf\n"
+    report = DriftReport(components=(DriftComponent("discretization", 0.05), DriftComponent("precision", 0.01)))
+    cands = repair_from_drift(report, scroll, _library(tmp_path))
+    kinds = {c.kind for c in cands}
+    assert {"fd_order", "finer_grid", "spectral", "precision", "symbolic"} <= kinds
+    scores = [c.predicted_qscore for c in cands]
+    assert scores == sorted(scores, reverse=True)
+    for c in cands:
+        parse(c.patched_scroll)
+    by = {c.kind: c for c in cands}
+    assert "@method fd4" in by["fd_order"].patched_scroll
+    assert "x:-1..1:128" in by["finer_grid"].patched_scroll
+    assert abs(by["finer_grid"].predicted_drift - 0.05 / 4) < 1e-12
+    assert "@precision fp64" in by["precision"].patched_scroll
+    assert by["symbolic"].flags == {"QWAVE_EXEC_ON": False}
+    assert by["fd_order"].predicted_qscore > by["finer_grid"].predicted_qscore
+
+
+def test_no_spectral_on_a_dirichlet_grid(tmp_path) -> None:
+    scroll = "@grid x:-1..1:64, y:-1..1:64, bc=dirichlet\nf := gaussian(x, y, σ=0.2)\nL = Δf\n"
+    report = DriftReport(components=(DriftComponent("discretization", 0.05),))
+    kinds = {c.kind for c in repair_from_drift(report, scroll, _library(tmp_path))}
+    assert "spectral" not in kinds and "fd_order" in kinds
