@@ -1032,11 +1032,13 @@ class CellExecutor:
                     f"`{fname}` is not a function{did_you_mean(fname, known)}; the builtins are "
                     f"{', '.join(f'`{k}`' for k in known)}."
                 )
+        registered = INSTRUCTIONS.get(fname) if fname not in NUMERIC_BUILTINS else None
         decision = self._planned.pop(n.id, None) or self.scheduler.decide(
             fname,
             kids,
             sym_available=sym_expr is not None,
-            wave_available=self.wave_on and fname in NUMERIC_BUILTINS,
+            wave_available=self.wave_on
+            and (fname in NUMERIC_BUILTINS or (registered is not None and registered.wave is not None)),
             grid=self.memory.grid,
             mode=self._mode,
             expr=sym_expr,
@@ -1054,7 +1056,10 @@ class CellExecutor:
             args = [self._cast(self.materialize(k)) for k in kids]
             kwargs = {k: self.materialize(v) for k, v in kw.items()}
             with np.errstate(all="ignore"):
-                out = call_numeric(fname, args, kwargs, self._context())
+                if registered is not None and registered.wave is not None:
+                    out = registered.wave(args, self._context(), kwargs)
+                else:
+                    out = call_numeric(fname, args, kwargs, self._context())
             value = Value(kind_of_data(out), expr=sym_expr, data=out, path="wave")
             stage = "ingest" if fname in ("load", "random") else "wave"
         elapsed = (time.perf_counter() - started) * 1e3

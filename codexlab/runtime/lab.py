@@ -305,6 +305,51 @@ class Lab:
             timestamp=utc_now_iso(),
         )
 
+    # ------------------------------------------------------------------------------ pattern engine
+
+    def patterns(self, container: str | None = None) -> dict[str, Any]:
+        """Motifs of a container's approved beams (op n-grams, attractors, entanglement topology) as
+        polars tables; each call appends them to the container's pattern trace."""
+        from ..patterns import mine_patterns, record_trace
+
+        cid = self.memory(container).container_id
+        found = mine_patterns(self.store, cid)
+        record_trace(self.home / "traces", cid, found)
+        return found
+
+    def mutations(self, container: str | None = None) -> list[Any]:
+        """The DNA mutations (contract 5) recorded for a container, oldest first."""
+        from ..patterns import list_mutations
+
+        return list_mutations(self.store, self.memory(container).container_id)
+
+    def fuse(self, container: str | None = None, *, min_support: int = 3) -> Any:
+        """Turn the container's most frequent fusable chain into a fusion glyph callable by name in later
+        scrolls (`E = fuse_….(ψ, …)`); records it as a DNA mutation. None when no chain has the support."""
+        from ..patterns import add_dna_mutation, fusion_sides, recombine_from_beams
+        from ..patterns.motifs import container_beams
+
+        cid = self.memory(container).container_id
+        found = recombine_from_beams(container_beams(self.store, cid), min_support=min_support)
+        if not found:
+            return None
+        glyph = found[0]
+        register_fusion(glyph)
+        original, mutated = fusion_sides(glyph)
+        add_dna_mutation(
+            original,
+            mutated,
+            "fusion",
+            container_id=cid,
+            entropy_delta=0.0,
+            rewrite_success_prob=1.0,
+            accepted=True,
+            store=self.store,
+            kg=None if self.kg.read_only else self.kg,
+            bus=self.bus,
+        )
+        return glyph
+
     def _report(self, container: str, cell: str, report: Any) -> None:
         self._reports.setdefault(container, {})[cell] = report
 
@@ -469,3 +514,16 @@ def _snapshot(memory: CarrierMemory) -> CarrierMemory:
 def _restore(memory: CarrierMemory, snapshot: CarrierMemory) -> None:
     for f in dataclasses.fields(CarrierMemory):
         setattr(memory, f.name, getattr(snapshot, f.name))
+
+
+def register_fusion(glyph: Any) -> None:
+    """Register a fusion glyph in the instruction registry, so scrolls can call it by its name."""
+    from .registry import ExecContext, instruction
+
+    def kernel(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
+        return glyph.kernel(ctx.grid, method=ctx.method)(*args, **kw)
+
+    kernel.__doc__ = f"Fusion glyph `{glyph.name}` = {glyph.text} (support {glyph.support})."
+    instruction(glyph.name, name=glyph.name, stage="wave", precision_class="none", symbolic=False, override=True)(
+        kernel
+    )

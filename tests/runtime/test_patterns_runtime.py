@@ -1,0 +1,57 @@
+"""The pattern engine through the Lab: motifs per container, a fusion glyph callable by name, mutations."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from codexlab import Lab
+
+GRID = "@grid x:-1..1:64, y:-1..1:64\nψ := gaussian(x, y, σ=0.2)\n"
+CELL = "E = ∇ψ • ∇ψ + Δψ\n"
+
+
+def _lab(tmp_path) -> Lab:
+    lab = Lab(home=tmp_path / "home")
+    lab.progress = False
+    lab.run(GRID, "f")
+    return lab
+
+
+def test_too_little_support_fuses_nothing(tmp_path) -> None:
+    lab = _lab(tmp_path)
+    lab.run(CELL, "f")
+    assert lab.fuse("f") is None
+    assert lab.mutations("f") == []
+
+
+def test_a_frequent_chain_becomes_a_glyph_that_later_scrolls_call_by_name(tmp_path) -> None:
+    lab = _lab(tmp_path)
+    for _ in range(3):
+        unfused = lab.run(CELL, "f").values["E"]
+    glyph = lab.fuse("f")
+    assert glyph is not None and glyph.support >= 3 and glyph.speedup is not None
+    assert set(glyph.chain) == {"∇", "•", "+"}
+    later = lab.run(f"L = Δψ\nE2 = {glyph.name}(ψ, L)\n", "f")
+    fused = later.values["E2"]
+    scale = float(np.max(np.abs(unfused.values)))
+    assert float(np.max(np.abs(fused.values - unfused.values))) <= 1e-6 * scale
+    beam = next(b for b in later.beams if b.token == glyph.name and b.stage == "wave")
+    assert beam.result["path"] == "wave"
+
+    (mutation,) = lab.mutations("f")
+    assert mutation.metadata.reason == "fusion" and mutation.mutated.glyph == glyph.name
+    assert mutation.accepted is True
+    revised = lab.kg.query("ASK { ?m prov:wasRevisionOf ?o ; prov:wasDerivedFrom ?o }")
+    assert revised is True
+
+
+def test_patterns_are_tables_and_each_call_appends_to_the_trace(tmp_path) -> None:
+    lab = _lab(tmp_path)
+    for _ in range(2):
+        lab.run(CELL, "f")
+    first = lab.patterns("f")
+    grams = first["ngrams"]
+    assert grams.height > 0 and grams["support"].max() >= 2
+    lab.patterns("f")
+    trace = tmp_path / "home" / "traces" / "patterns-f.jsonl"
+    assert len(trace.read_text().splitlines()) == 2
