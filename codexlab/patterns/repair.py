@@ -150,7 +150,49 @@ def _expected_kind(scroll: ast.Scroll, name: str) -> str:
 
 
 def _kind_of(expr: Any) -> str:
+    """The kind a definition's value has: a pair (`↔`, `⊗`), a measurement (`⧖`), a vector or a field."""
+    if isinstance(expr, ast.Binary) and expr.op in ("↔", "⊗"):
+        return "pair"
+    if isinstance(expr, ast.Unary) and expr.op == "⧖":
+        return "measurement"
     return "vector" if isinstance(expr, ast.Vector) or (isinstance(expr, ast.Unary) and expr.op == "∇") else "field"
+
+
+#: Greek letters spelled out, so `phi` matches `φ` and `psi` matches `ψ` by name.
+_GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ξ": "xi",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "φ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
+}
+
+
+def _spelled(name: str) -> str:
+    return "".join(_GREEK.get(ch, ch) for ch in name)
+
+
+def _name_ratio(a: str, b: str) -> float:
+    """Name similarity (difflib), also between spelled-out Greek letters (`psi` ~ `ψ`)."""
+    return max(
+        difflib.SequenceMatcher(None, a, b).ratio(), difflib.SequenceMatcher(None, _spelled(a), _spelled(b)).ratio()
+    )
 
 
 def _names_in(expr: Any) -> set[str]:
@@ -208,34 +250,38 @@ def _name_candidates(
         want = _expected_kind(scroll, missing)
         at = _first_use(scroll, missing)
         for earlier in dict.fromkeys(memory_names):
-            ratio = difflib.SequenceMatcher(None, missing, earlier).ratio()
+            ratio = _name_ratio(missing, earlier)
             if earlier == missing or ratio < _MIN_RATIO:
                 continue
             stmt = ast.Definition(missing, ast.Name(earlier))
-            out.append(RepairCandidate(
-                "define_name",
-                f"define `{missing}` as the earlier name `{earlier}` (name match {ratio:.2f})",
-                build_scroll(inject(scroll, stmt, at=at)),
-                _q(drift, ratio, rewrite),
-                drift,
-            ))
+            out.append(
+                RepairCandidate(
+                    "define_name",
+                    f"define `{missing}` as the earlier name `{earlier}` (name match {ratio:.2f})",
+                    build_scroll(inject(scroll, stmt, at=at)),
+                    _q(drift, ratio, rewrite),
+                    drift,
+                )
+            )
         for scroll_name, stmt, defs in library_defs:
-            ratio = difflib.SequenceMatcher(None, missing, stmt.name).ratio()
-            if ratio < _MIN_RATIO:
-                continue
+            ratio = _name_ratio(missing, stmt.name)
+            if ratio < _MIN_RATIO or _kind_of(stmt.value) in ("pair", "measurement"):
+                continue  # an operator needs a field where the name is used; a pair or record cannot be one
             goal = min(1.0, ratio + (_KIND_BONUS if _kind_of(stmt.value) == want else 0.0)) * (
                 1.0 if _kind_of(stmt.value) == want else 0.8
             )
             renamed = ast.Definition(missing, stmt.value)
             statements = _with_deps(renamed, defs, known)
-            out.append(RepairCandidate(
-                "define_name",
-                f"define `{missing}` from `{stmt.name}` of library scroll `{scroll_name}` "
-                f"(name match {ratio:.2f}, {_kind_of(stmt.value)})",
-                build_scroll(inject(scroll, statements, at=at)),
-                _q(drift, goal, rewrite),
-                drift,
-            ))
+            out.append(
+                RepairCandidate(
+                    "define_name",
+                    f"define `{missing}` from `{stmt.name}` of library scroll `{scroll_name}` "
+                    f"(name match {ratio:.2f}, {_kind_of(stmt.value)})",
+                    build_scroll(inject(scroll, statements, at=at)),
+                    _q(drift, goal, rewrite),
+                    drift,
+                )
+            )
     return out
 
 
@@ -260,31 +306,57 @@ def _numeric_candidates(report: DriftReport, scroll: ast.Scroll, rewrite: float)
     if disc is not None and disc > 0:
         if method == "fd2":
             d = predict_drift(disc, h, order, new_order=4)
-            out.append(RepairCandidate(
-                "fd_order", f"fourth-order differences (`@method fd4`): drift ≈ {disc:.3g}·h² → {d:.3g}",
-                _set_directive(scroll, ast.Directive("method", (ast.Word("fd4"),))),
-                _q(total(d, prec), 1.0, rewrite), total(d, prec)))
+            out.append(
+                RepairCandidate(
+                    "fd_order",
+                    f"fourth-order differences (`@method fd4`): drift ≈ {disc:.3g}·h² → {d:.3g}",
+                    _set_directive(scroll, ast.Directive("method", (ast.Word("fd4"),))),
+                    _q(total(d, prec), 1.0, rewrite),
+                    total(d, prec),
+                )
+            )
         d = predict_drift(disc, h, order, refine=2)
         finer = [ast.AxisSpec(a.name, a.lo, a.hi, a.n * 2) for a in axes]
-        out.append(RepairCandidate(
-            "finer_grid", f"double the points per axis: drift ÷ 2^{order} → {d:.3g}",
-            _set_directive(scroll, ast.Directive("grid", (*finer, *options))),
-            _q(total(d, prec), 1.0, rewrite), total(d, prec)))
+        out.append(
+            RepairCandidate(
+                "finer_grid",
+                f"double the points per axis: drift ÷ 2^{order} → {d:.3g}",
+                _set_directive(scroll, ast.Directive("grid", (*finer, *options))),
+                _q(total(d, prec), 1.0, rewrite),
+                total(d, prec),
+            )
+        )
         if method != "spectral" and all(periodic.values()):
             d = predict_drift(disc, h, order, new_order=SPECTRAL_ORDER)
-            out.append(RepairCandidate(
-                "spectral", f"spectral derivatives on the periodic axes (`@method spectral`): drift → {d:.3g}",
-                _set_directive(scroll, ast.Directive("method", (ast.Word("spectral"),))),
-                _q(total(d, prec), 1.0, rewrite), total(d, prec)))
-        out.append(RepairCandidate(
-            "symbolic", "evaluate on the symbolic path (exact; run with `QWAVE_EXEC_ON` off)",
-            build_scroll(scroll), _q(total(0.0, 0.0), 1.0, rewrite), total(0.0, 0.0),
-            {"QWAVE_EXEC_ON": False}))
+            out.append(
+                RepairCandidate(
+                    "spectral",
+                    f"spectral derivatives on the periodic axes (`@method spectral`): drift → {d:.3g}",
+                    _set_directive(scroll, ast.Directive("method", (ast.Word("spectral"),))),
+                    _q(total(d, prec), 1.0, rewrite),
+                    total(d, prec),
+                )
+            )
+        out.append(
+            RepairCandidate(
+                "symbolic",
+                "evaluate on the symbolic path (exact; run with `QWAVE_EXEC_ON` off)",
+                build_scroll(scroll),
+                _q(total(0.0, 0.0), 1.0, rewrite),
+                total(0.0, 0.0),
+                {"QWAVE_EXEC_ON": False},
+            )
+        )
     if (prec is not None and prec > 0) or (precision not in ("fp64", "auto") and disc is not None):
-        out.append(RepairCandidate(
-            "precision", f"compute in fp64 (`@precision fp64`, was `{precision}`): precision drift → 0",
-            _set_directive(scroll, ast.Directive("precision", (ast.Word("fp64"),))),
-            _q(total(disc, 0.0), 1.0, rewrite), total(disc, 0.0)))
+        out.append(
+            RepairCandidate(
+                "precision",
+                f"compute in fp64 (`@precision fp64`, was `{precision}`): precision drift → 0",
+                _set_directive(scroll, ast.Directive("precision", (ast.Word("fp64"),))),
+                _q(total(disc, 0.0), 1.0, rewrite),
+                total(disc, 0.0),
+            )
+        )
     return out
 
 

@@ -88,6 +88,8 @@ class Lab:
         self._cells = 0
         self._programs: dict[str, Any] = {}
         self._reports: dict[str, dict[str, Any]] = {}
+        self._cells_code: dict[str, dict[str, str]] = {}
+        self._cell_qscores: dict[str, dict[str, float]] = {}
         #: Progress bars (tqdm) for long Python-side loops; the CLI turns them off with --quiet and --json.
         self.progress = True
         self._kg: Any = None
@@ -168,6 +170,7 @@ class Lab:
         *,
         cell_id: str | None = None,
         profile: bool | None = None,
+        source: str = "codex",
     ) -> Run:
         """Parse, rewrite, schedule and execute a cell; persist its beams together; return a `Run`.
 
@@ -186,7 +189,7 @@ class Lab:
             lambda e: collected.append(e) if e.get("run_id") == run_id else None, {"execution_metrics"}
         )
         try:
-            run = self._run(code, container, run_id, cell, started, profile)
+            run = self._run(code, container, run_id, cell, started, profile, source)
             self._publish_qfc(run, collected, profile)
             return run
         finally:
@@ -215,23 +218,34 @@ class Lab:
 
         return load_qfc(self.home / "qfc", qfc_id)
 
-    def _run(self, code: str, container: str | None, run_id: str, cell: str, started: float, profile: bool) -> Run:
+    def _run(
+        self,
+        code: str,
+        container: str | None,
+        run_id: str,
+        cell: str,
+        started: float,
+        profile: bool,
+        source: str = "codex",
+    ) -> Run:
         tags = {"run_id": run_id, "cell_id": cell}
         try:
             with record_execution_metrics("parse", bus=self.bus, lines=code.count("\n") + 1, **tags):
                 tree = parse(code)
         except CodexError as err:
             self._persist_error(err, run_id, cell, container or DEFAULT_CONTAINER, code)
+            self._cells_code.setdefault(container or DEFAULT_CONTAINER, {})[cell] = code
             self._report(container or DEFAULT_CONTAINER, cell, failed_cell_report(err))
             raise
         container = _container_of(tree) or container
         memory = self.memory(container)
+        self._cells_code.setdefault(memory.container_id, {})[cell] = code
         admission = self.gate.admit(cell, code, memory)
         collapsed_from = memory.precision
         if admission.plan is not None:
             memory.precision = admission.plan.precision
         try:
-            return self._execute(code, tree, memory, admission, run_id, cell, started, profile, tags)
+            return self._execute(code, tree, memory, admission, run_id, cell, started, profile, tags, source)
         finally:
             if admission.plan is not None and memory.precision == admission.plan.precision:
                 memory.precision = collapsed_from
@@ -248,6 +262,7 @@ class Lab:
         started: float,
         profile: bool,
         tags: dict[str, str],
+        source: str = "codex",
     ) -> Run:
         snapshot = _snapshot(memory)
         from ..photon.adapter import codex_to_photon_ast
@@ -267,6 +282,7 @@ class Lab:
             sym_cache=self._sym_cache,
             programs=self._programs,
             progress=self.progress,
+            source=source,
         )
         try:
             with record_execution_metrics("execute", bus=self.bus, **tags):
@@ -285,9 +301,13 @@ class Lab:
             _restore(memory, snapshot)
             self._persist_error(err, run_id, cell, memory.container_id, code)
             self._report(memory.container_id, cell, failed_cell_report(err))
+            self._cell_qscores.setdefault(memory.container_id, {})[cell] = 0.0
             raise
         self._publish_governance(result, memory)
         self._report(memory.container_id, cell, cell_report(result.beams, result.goals, len(result.statements)))
+        from .repairs import cell_qscore
+
+        self._cell_qscores.setdefault(memory.container_id, {})[cell] = cell_qscore(result.scores)
         self._trace_collapses(result, memory, run_id, tree)
         self._export_kg(result, run_id)
         return self._make_run(run_id, cell, memory, result, values, started)
@@ -349,6 +369,13 @@ class Lab:
             bus=self.bus,
         )
         return glyph
+
+    def repair(self, container: str | None = None, cell_id: str | None = None, *, tries: int = 3) -> Any:
+        """Repair a cell (default: the container's worst) from its drift report: run the best-ranked patched
+        scrolls and keep the first that raises the cell's qscore; every try is a DNA mutation."""
+        from .repairs import repair_cell
+
+        return repair_cell(self, self.memory(container).container_id, cell_id, tries=tries)
 
     def _report(self, container: str, cell: str, report: Any) -> None:
         self._reports.setdefault(container, {})[cell] = report

@@ -1,0 +1,111 @@
+"""Repairs applied through the Lab: run a cell's ranked patches, keep the first that raises its qscore.
+
+`repair_from_drift` (patterns) proposes patched scrolls; here each is run on the container as the same
+cell, marked `source="photon"`, and judged by the cell's qscore (the mean of its scored beams; 0 for a
+cell that failed). A patch that does not improve it is rolled back — the container's names and the
+cell's report return to what they were — and recorded as a rejected mutation; the first that improves
+it stays and is recorded as accepted. Every try is a DNA mutation (contract 5), and no patch bypasses
+SoulLaw: it runs through `Lab.run` like any cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CodexError, CodexNameError
+from ..patterns import add_dna_mutation, repair_from_drift, repair_sides
+
+if TYPE_CHECKING:
+    from .lab import Lab
+
+__all__ = ["RepairOutcome", "repair_cell", "cell_qscore"]
+
+
+@dataclass
+class RepairOutcome:
+    """What `lab.repair` did: the cell, the ranked candidates, each try and the patch it kept (if any)."""
+
+    cell_id: str
+    qscore_before: float
+    candidates: list[Any] = field(default_factory=list)
+    tries: list[dict[str, Any]] = field(default_factory=list)
+    accepted: Any = None
+    run: Any = None
+
+    def __str__(self) -> str:
+        lines = [f"repair of {self.cell_id} (qscore before {self.qscore_before:.3f}):"]
+        for t in self.tries:
+            verdict = "accepted" if t["accepted"] else "rejected"
+            lines.append(f"  {t['kind']:12s} qscore {t['qscore_after']:.3f} {verdict}  {t['mutation_id']}")
+        return "\n".join(lines)
+
+
+def cell_qscore(scores: list[Any]) -> float:
+    """The qscore of a cell: the mean over its scored beams (0 when none was scored)."""
+    values = [float(s.qscore) for s in scores if s.qscore is not None]
+    return sum(values) / len(values) if values else 0.0
+
+
+def _worst_cell(lab: Lab, container: str) -> str:
+    reports = lab._reports.get(container, {})
+    if not reports:
+        raise CodexNameError(f"Container `{container}` has no cells to repair; run one first.")
+    return max(reports, key=lambda c: (reports[c].gap_weight, reports[c].drift or 0.0))
+
+
+def repair_cell(lab: Lab, container: str, cell_id: str | None, *, tries: int = 3) -> RepairOutcome:
+    """Try the best `tries` repair candidates of one cell in rank order; see the module doc."""
+    from .lab import _restore, _snapshot
+
+    cell = cell_id or _worst_cell(lab, container)
+    code = lab._cells_code.get(container, {}).get(cell)
+    report = lab._reports.get(container, {}).get(cell)
+    if code is None or report is None:
+        raise CodexNameError(f"Cell `{cell}` has not run in container `{container}`; pass one of its cell ids.")
+    memory = lab.memory(container)
+    before = float(lab._cell_qscores.get(container, {}).get(cell, 0.0))
+    candidates = repair_from_drift(report, code, memory_names=sorted(memory.bindings))
+    outcome = RepairOutcome(cell, before, candidates)
+    for candidate in candidates[:tries]:
+        snapshot, flags = _snapshot(memory), lab.flags
+        run, after = None, 0.0
+        try:
+            if candidate.flags:
+                lab.flags = lab.flags.with_overrides(**dict(candidate.flags))
+            run = lab.run(candidate.patched_scroll, container, cell_id=cell, source="photon")
+            after = cell_qscore(run.scores)
+        except CodexError:
+            run = None
+        finally:
+            lab.flags = flags
+        accepted = after > before
+        mutation = add_dna_mutation(
+            *repair_sides(candidate, code, glyph=cell),
+            "repair",
+            container_id=container,
+            entropy_delta=0.0,
+            rewrite_success_prob=1.0,
+            accepted=accepted,
+            qscore_before=before,
+            qscore_after=after,
+            store=lab.store,
+            kg=None if lab.kg.read_only else lab.kg,
+            bus=lab.bus,
+        )
+        outcome.tries.append(
+            {
+                "kind": candidate.kind,
+                "description": candidate.description,
+                "qscore_after": after,
+                "accepted": accepted,
+                "mutation_id": mutation.mutation_id,
+            }
+        )
+        if accepted:
+            outcome.accepted, outcome.run = candidate, run
+            return outcome
+        _restore(memory, snapshot)
+        lab._reports.setdefault(container, {})[cell] = report
+        lab._cells_code.setdefault(container, {})[cell] = code
+    return outcome
