@@ -32,7 +32,10 @@ from .scheduler import Scheduler
 from .status import DEFAULT_TOL, ContainerReport, cell_report, failed_cell_report, summarize
 from .values import Vetoed
 
-__all__ = ["Lab", "default_home"]
+__all__ = ["Lab", "default_home", "MIN_FUSION_SPEEDUP"]
+
+#: A fusion glyph is kept only when its fused kernel is at least this much faster than op-by-op dispatch.
+MIN_FUSION_SPEEDUP = 1.2
 
 DEFAULT_CONTAINER = "default_container"
 
@@ -89,6 +92,8 @@ class Lab:
         self._programs: dict[str, Any] = {}
         self._reports: dict[str, dict[str, Any]] = {}
         self._cells_code: dict[str, dict[str, str]] = {}
+        self._fusions: dict[str, Any] = {}
+        self._fusion_mutations: dict[str, str] = {}
         self._cell_qscores: dict[str, dict[str, float]] = {}
         #: Progress bars (tqdm) for long Python-side loops; the CLI turns them off with --quiet and --json.
         self.progress = True
@@ -180,10 +185,23 @@ class Lab:
         beam and nothing else.
         """
         profile = bool(self.flags.PHASE10_ENABLED) if profile is None else profile
-        started = time.perf_counter()
         run_id = uuid.uuid4().hex[:16]
         self._cells += 1
         cell = cell_id or f"cell_{self._cells:03d}_{run_id[:6]}"
+        auto = bool(self.flags.SPE_AUTO_FUSE) and source == "codex"
+        try:
+            run = self._run_cell(code, container, run_id, cell, profile, source)
+        except CodexError:
+            repaired = self._auto_repair(cell) if auto else None
+            if repaired is None:
+                raise
+            return repaired
+        return self._auto_spe(run) if auto else run
+
+    def _run_cell(
+        self, code: str, container: str | None, run_id: str, cell: str, profile: bool, source: str
+    ) -> Run:
+        started = time.perf_counter()
         collected: list[dict[str, Any]] = []
         unsubscribe = self.bus.subscribe(
             lambda e: collected.append(e) if e.get("run_id") == run_id else None, {"execution_metrics"}
@@ -345,30 +363,35 @@ class Lab:
 
     def fuse(self, container: str | None = None, *, min_support: int = 3) -> Any:
         """Turn the container's most frequent fusable chain into a fusion glyph callable by name in later
-        scrolls (`E = fuse_….(ψ, …)`); records it as a DNA mutation. None when no chain has the support."""
+        scrolls (`E = fuse_….(ψ, …)`), kept when ≥ `MIN_FUSION_SPEEDUP`× faster; records it as a DNA
+        mutation (accepted or not). None when no new chain has the support or the glyph was dropped."""
         from ..patterns import add_dna_mutation, fusion_sides, recombine_from_beams
         from ..patterns.motifs import container_beams
 
         cid = self.memory(container).container_id
         found = recombine_from_beams(container_beams(self.store, cid), min_support=min_support)
-        if not found:
+        if not found or found[0].name in self._fusion_mutations:
             return None
         glyph = found[0]
-        register_fusion(glyph)
+        kept = glyph.speedup is not None and glyph.speedup >= MIN_FUSION_SPEEDUP
+        if kept:
+            register_fusion(glyph)
+            self._fusions[glyph.name] = glyph
         original, mutated = fusion_sides(glyph)
-        add_dna_mutation(
+        mutation = add_dna_mutation(
             original,
             mutated,
             "fusion",
             container_id=cid,
             entropy_delta=0.0,
             rewrite_success_prob=1.0,
-            accepted=True,
+            accepted=kept,
             store=self.store,
             kg=None if self.kg.read_only else self.kg,
             bus=self.bus,
         )
-        return glyph
+        self._fusion_mutations[glyph.name] = mutation.mutation_id
+        return glyph if kept else None
 
     def repair(self, container: str | None = None, cell_id: str | None = None, *, tries: int = 3) -> Any:
         """Repair a cell (default: the container's worst) from its drift report: run the best-ranked patched
@@ -376,6 +399,37 @@ class Lab:
         from .repairs import repair_cell
 
         return repair_cell(self, self.memory(container).container_id, cell_id, tries=tries)
+
+    def _auto_repair(self, cell: str) -> Run | None:
+        """`SPE_AUTO_FUSE` on a failed cell: the repaired run when a patch is accepted, else None."""
+        container = next((c for c, cells in self._cells_code.items() if cell in cells), None)
+        if container is None:
+            return None
+        outcome = self.repair(container, cell)
+        if outcome.accepted is None:
+            return None
+        run = outcome.run
+        run.mutations = [t["mutation_id"] for t in outcome.tries]
+        return run
+
+    def _auto_spe(self, run: Run) -> Run:
+        """`SPE_AUTO_FUSE` after a committed cell: repair drift gaps (kept only if qscore improves) and turn a
+        chain with enough support into a fusion glyph (kept only if it is ≥ 1.2× faster)."""
+        from .status import DEFAULT_TOL
+
+        cid = run.container_id
+        report = self._reports.get(cid, {}).get(run.cell_id)
+        mutations: list[str] = []
+        if report is not None and (report.gaps or (report.drift or 0.0) > DEFAULT_TOL):
+            outcome = self.repair(cid, run.cell_id)
+            mutations += [t["mutation_id"] for t in outcome.tries]
+            if outcome.accepted is not None:
+                run = outcome.run
+        tried = set(self._fusion_mutations)
+        self.fuse(cid)
+        mutations += [m for name, m in self._fusion_mutations.items() if name not in tried]
+        run.mutations = list(run.mutations) + mutations
+        return run
 
     def _report(self, container: str, cell: str, report: Any) -> None:
         self._reports.setdefault(container, {})[cell] = report
