@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint bench schemas clean
+.PHONY: demo test lint bench schemas clean notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: $(VENV)/.stamp-core
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check codexlab tests benchmarks scripts
 	$(BIN)/python -m pytest -n 2 -q tests
+	$(BIN)/python -m pytest --nbval -p no:cacheprovider -q notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+
+notebooks: $(VENV)/.stamp-test
+	$(BIN)/python notebooks/build_notebooks.py
 
 bench: $(VENV)/.stamp-bench
 	$(BIN)/python benchmarks/parse_bench.py

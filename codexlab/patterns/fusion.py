@@ -93,7 +93,7 @@ class FusionGlyph:
             arrays = {k: (v.values if isinstance(v, xr.DataArray) else v) for k, v in values.items()}
             result = compiled.run(arrays).outputs["_"]
             if np.ndim(result) >= grid.ndim and tuple(np.shape(result)[-grid.ndim:]) == grid.shape:
-                return make_field(np.asarray(result), grid, name=self.name)
+                return make_field(np.asarray(result), grid, name=self.name, with_id=False)
             return result
 
         return run

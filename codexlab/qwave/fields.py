@@ -59,6 +59,7 @@ def make_field(
     name: str | None = None,
     units: str = "1",
     attrs: Mapping[str, Any] | None = None,
+    with_id: bool = True,
 ) -> xr.DataArray:
     """Wrap values on `grid` as a DataArray: scalar, vector (`component`) or tensor (`component2`).
 
@@ -66,7 +67,9 @@ def make_field(
     the number of spatial axes (a 2-D cross product may also give `(3, …)` components x, y, z);
     `name` and `units` of the field; extra `attrs`. Returns a DataArray whose attrs carry `units`,
     `bc` (per axis) and `id` (content hash); its values are 64-byte aligned (copied if they were not)
-    and may be a read-only view of a kernel's output. Raises `CodexValueError` when the shape does not fit.
+    and may be a read-only view of a kernel's output. `with_id=False` skips the content hash (it costs
+    more than a fused kernel on large grids; beams hash their results anyway). Raises `CodexValueError`
+    when the shape does not fit.
     """
     if np.asarray(values).dtype == object:
         raise CodexTypeError("`make_field` needs numeric values, got Python objects; pass a NumPy array.")
@@ -85,7 +88,8 @@ def make_field(
     out_attrs: dict[str, Any] = dict(attrs or {})
     out_attrs["units"] = units
     out_attrs.update(grid.to_attrs())
-    out_attrs["id"] = content_id(arr)
+    if with_id:
+        out_attrs["id"] = content_id(arr)
     return xr.DataArray(arr, dims=dims, coords=coords, name=name, attrs=out_attrs)
 
 

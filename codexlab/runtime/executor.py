@@ -1318,6 +1318,8 @@ def _as_real(value: Value, executor: CellExecutor) -> float:
         if data.ndim:
             raise CodexTypeError("A Goal compares numbers; reduce the field first, e.g. `‖f‖` or `mean(f)`.")
         data = data.item()
+    elif hasattr(data, "shape") and hasattr(data, "dtype") and not np.shape(data):
+        data = np.asarray(data).item()  # a 0-d NumPy or JAX array (e.g. what `‖f‖` returns)
     if isinstance(data, complex):
         if data.imag:
             raise CodexTypeError("A Goal compares real numbers; take `abs(…)` of a complex one.")

@@ -40,3 +40,10 @@ def test_a_goal_on_a_name_not_yet_bound_does_not_judge_earlier_statements(lab) -
     run = lab.run(BASE + "⟦ Goal | later : ‖Q‖ < 1 ⟧\nQ = u * 0.5\n")
     assert _score_of(run, "Δ").goal_match_score == 1.0
     assert _score_of(run, "*").goal_match_score == 1.0
+
+
+def test_a_goal_on_the_norm_of_a_definition_reports_its_real_violation(lab) -> None:
+    norm = float(lab.run(BASE + "m = ‖u‖\n", "ref").values["m"])
+    lab.run(BASE + f"⟦ Goal | near : ‖u‖ < {0.9 * norm!r} ⟧\n", "defs")
+    (gap,) = lab.status("defs").gaps
+    assert gap["kind"] == "unmet_goal" and f"missed by {0.1 * norm:.4g}" in gap["detail"]
