@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -94,6 +95,11 @@ class Lab:
         self._cells_code: dict[str, dict[str, str]] = {}
         self._fusions: dict[str, Any] = {}
         self._fusion_mutations: dict[str, str] = {}
+        self._locks: dict[str, threading.RLock] = {}
+        self._locks_guard = threading.Lock()
+        self._dream_threads: list[threading.Thread] = []
+        #: Variants per cell that `PHASE9_ENABLED` dreams of.
+        self.dream_count = 3
         self._cell_qscores: dict[str, dict[str, float]] = {}
         #: Progress bars (tqdm) for long Python-side loops; the CLI turns them off with --quiet and --json.
         self.progress = True
@@ -196,11 +202,26 @@ class Lab:
             if repaired is None:
                 raise
             return repaired
-        return self._auto_spe(run) if auto else run
+        run = self._auto_spe(run) if auto else run
+        if self.flags.PHASE9_ENABLED and source == "codex":
+            self._start_dreams(run)
+        return run
 
-    def _run_cell(
-        self, code: str, container: str | None, run_id: str, cell: str, profile: bool, source: str
-    ) -> Run:
+    def _start_dreams(self, run: Run) -> None:
+        """`PHASE9_ENABLED`: run `dream_count` variants of the cell in a background thread (see `dreams`)."""
+        from .dreams import dream
+
+        thread = threading.Thread(target=dream, args=(self, run), name=f"codexlab-dream-{run.cell_id}", daemon=True)
+        self._dream_threads.append(thread)
+        thread.start()
+
+    def wait_for_dreams(self, timeout: float | None = None) -> None:
+        """Block until the background dreams started so far have finished (tests, scripts, shutdown)."""
+        for thread in list(self._dream_threads):
+            thread.join(timeout)
+        self._dream_threads = [t for t in self._dream_threads if t.is_alive()]
+
+    def _run_cell(self, code: str, container: str | None, run_id: str, cell: str, profile: bool, source: str) -> Run:
         started = time.perf_counter()
         collected: list[dict[str, Any]] = []
         unsubscribe = self.bus.subscribe(
@@ -258,16 +279,21 @@ class Lab:
         container = _container_of(tree) or container
         memory = self.memory(container)
         self._cells_code.setdefault(memory.container_id, {})[cell] = code
-        admission = self.gate.admit(cell, code, memory)
-        collapsed_from = memory.precision
-        if admission.plan is not None:
-            memory.precision = admission.plan.precision
-        try:
-            return self._execute(code, tree, memory, admission, run_id, cell, started, profile, tags, source)
-        finally:
-            if admission.plan is not None and memory.precision == admission.plan.precision:
-                memory.precision = collapsed_from
-            self.gate.finish(cell, code, (time.perf_counter() - started) * 1e3)
+        with self._lock_for(memory.container_id):  # one cell at a time per container (dreams run beside)
+            admission = self.gate.admit(cell, code, memory)
+            collapsed_from = memory.precision
+            if admission.plan is not None:
+                memory.precision = admission.plan.precision
+            try:
+                return self._execute(code, tree, memory, admission, run_id, cell, started, profile, tags, source)
+            finally:
+                if admission.plan is not None and memory.precision == admission.plan.precision:
+                    memory.precision = collapsed_from
+                self.gate.finish(cell, code, (time.perf_counter() - started) * 1e3)
+
+    def _lock_for(self, container: str) -> threading.RLock:
+        with self._locks_guard:
+            return self._locks.setdefault(container, threading.RLock())
 
     def _execute(
         self,

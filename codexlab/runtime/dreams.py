@@ -1,0 +1,68 @@
+"""Dreams (`PHASE9_ENABLED`): after a cell, its variants run in the background and become mutations.
+
+Each variant (`codexlab.patterns.dreams.dream_variants`) runs in a scratch container `<container>~dream`
+that starts as a copy of the cell's container, so the user's names never change while dreaming. A dream
+runs only while the overload controller reports the Lab within its latency budget; the rest are skipped.
+Each dream is a DNA mutation (reason `repair`, mutated glyph `<cell>:dream:<kind>`) judged by the cell's
+qscore; it is accepted, and re-run as the user's cell with `source="photon"`, only under `SPE_AUTO_FUSE`
+and only when qscore improves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from ..contracts.dna_mutation import MutationSide
+from ..errors import CodexError
+from ..patterns import add_dna_mutation
+from ..patterns.dreams import dream_variants
+from .repairs import cell_qscore
+
+if TYPE_CHECKING:
+    from .lab import Lab
+    from .run import Run
+
+__all__ = ["dream"]
+
+
+def dream(lab: Lab, run: Run) -> list[str]:
+    """Run the cell's dreams (see the module doc); returns the mutation ids recorded."""
+    from .lab import _snapshot
+
+    cid, cell = run.container_id, run.cell_id
+    code = lab._cells_code.get(cid, {}).get(cell)
+    if code is None:
+        return []
+    before = float(lab._cell_qscores.get(cid, {}).get(cell, 0.0))
+    base = _snapshot(lab.memory(cid))
+    scratch = f"{cid}~dream"
+    recorded: list[str] = []
+    for variant in dream_variants(code, lab.dream_count):
+        if lab.overload.status()["state"] != "ok":
+            break
+        lab._containers[scratch] = dataclasses.replace(_snapshot(base), container_id=scratch)
+        try:
+            after = cell_qscore(lab.run(variant.scroll, scratch, source="photon").scores)
+        except CodexError:
+            after = 0.0
+        accepted = bool(lab.flags.SPE_AUTO_FUSE) and after > before
+        mutation = add_dna_mutation(
+            MutationSide(glyph=cell, scroll=code),
+            MutationSide(glyph=f"{cell}:dream:{variant.kind}", scroll=variant.scroll),
+            "repair",
+            container_id=cid,
+            entropy_delta=0.0,
+            rewrite_success_prob=1.0,
+            accepted=accepted,
+            qscore_before=before,
+            qscore_after=after,
+            store=lab.store,
+            kg=None if lab.kg.read_only else lab.kg,
+            bus=lab.bus,
+        )
+        recorded.append(mutation.mutation_id)
+        if accepted:
+            lab.run(variant.scroll, cid, cell_id=cell, source="photon")
+            before = after
+    return recorded
