@@ -95,6 +95,8 @@ class Lab:
         self._cells_code: dict[str, dict[str, str]] = {}
         self._fusions: dict[str, Any] = {}
         self._fusion_mutations: dict[str, str] = {}
+        #: Photon's rule set for this Lab: the defaults until a kept fusion glyph adds its rule.
+        self.rules: Any = None
         self._locks: dict[str, threading.RLock] = {}
         self._locks_guard = threading.Lock()
         self._dream_threads: list[threading.Thread] = []
@@ -146,9 +148,10 @@ class Lab:
         from .governance import Governance
 
         policy = {k: memory.config[k] for k in ("thresholds", "laws") if k in memory.config}
+        rules = self.rules if self.rules is not None else DEFAULT_RULES
         return Governance(
             self.soullaw.merged(policy or None),
-            rule_stats=lambda names: DEFAULT_RULES.verify([n for n in names if n in DEFAULT_RULES.names()]),
+            rule_stats=lambda names: rules.verify([n for n in names if n in rules.names()]),
             data_roots=self.data_roots,
             qkd_on=bool(self.flags.QKD_ON),
             container=memory.config,
@@ -327,6 +330,7 @@ class Lab:
             programs=self._programs,
             progress=self.progress,
             source=source,
+            rules=self.rules,
         )
         try:
             with record_execution_metrics("execute", bus=self.bus, **tags):
@@ -401,7 +405,11 @@ class Lab:
         glyph = found[0]
         kept = glyph.speedup is not None and glyph.speedup >= MIN_FUSION_SPEEDUP
         if kept:
-            register_fusion(glyph)
+            if self.rules is None:
+                from ..photon.rules import DEFAULT_RULES
+
+                self.rules = DEFAULT_RULES.copy(f"lab:{self.home.name}")
+            register_fusion(glyph, self.rules)
             self._fusions[glyph.name] = glyph
         original, mutated = fusion_sides(glyph)
         mutation = add_dna_mutation(
@@ -623,14 +631,53 @@ def _restore(memory: CarrierMemory, snapshot: CarrierMemory) -> None:
         setattr(memory, f.name, getattr(snapshot, f.name))
 
 
-def register_fusion(glyph: Any) -> None:
-    """Register a fusion glyph in the instruction registry, so scrolls can call it by its name."""
+def register_fusion(glyph: Any, rules: Any = None) -> Any:
+    """Make a fusion glyph usable: a wave kernel in the instruction registry, an exact form (its template)
+    among Photon's builtins, and — with `rules` — a rewrite rule `template ⟶ glyph(inputs)` checked for
+    soundness like every rule, so later cells that spell the chain out run the fused kernel. Returns the
+    rule (or None)."""
+    from ..photon.builtins import register_builtin
+    from ..photon.ir import node
+    from ..photon.pattern import var
+    from ..photon.ruleset import Rule
+    from ..photon.symbolic import to_sympy
     from .registry import ExecContext, instruction
 
     def kernel(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
         return glyph.kernel(ctx.grid, method=ctx.method)(*args, **kw)
 
     kernel.__doc__ = f"Fusion glyph `{glyph.name}` = {glyph.text} (support {glyph.support})."
-    instruction(glyph.name, name=glyph.name, stage="wave", precision_class="none", symbolic=False, override=True)(
+    instruction(glyph.name, name=glyph.name, stage="wave", precision_class="none", symbolic=True, override=True)(
         kernel
     )
+
+    def exact(*args: Any) -> Any:
+        symbols = {str(s) for a in args for s in getattr(a, "free_symbols", ())}
+        coords = tuple(c for c in ("x", "y", "z") if c in symbols) or ("x", "y")
+        return to_sympy(glyph.template, dict(zip(glyph.inputs, args, strict=True)), coords=coords)
+
+    register_builtin(glyph.name, tuple(glyph.inputs), override=True, help=kernel.__doc__)(exact)
+    if rules is None:
+        return None
+    metas = {name: var(name) for name in glyph.inputs}
+    pattern = _with_metavariables(glyph.template, metas)
+    replacement = node("call", *(metas[name] for name in glyph.inputs), value=glyph.name)
+    rule = Rule(f"fuse:{glyph.name}", pattern, replacement, priority=5, doc=f"{glyph.text} ⟶ {glyph.name}(…)")
+    rules.add(rule, override=True)
+    rules.verify([rule.name])
+    return rule
+
+
+def _with_metavariables(template: Any, metas: dict[str, Any]) -> Any:
+    """The template with each input name replaced by its metavariable (children first, hash-consed)."""
+    from ..photon.ir import walk
+
+    done: dict[str, Any] = {}
+    for n in walk(template):
+        if n.op == "name" and n.value in metas:
+            done[n.id] = metas[n.value]
+        elif n.is_leaf:
+            done[n.id] = n
+        else:
+            done[n.id] = n.with_children(tuple(done[c.id] for c in n.children))
+    return done[template.id]

@@ -55,3 +55,19 @@ def test_patterns_are_tables_and_each_call_appends_to_the_trace(tmp_path) -> Non
     lab.patterns("f")
     trace = tmp_path / "home" / "traces" / "patterns-f.jsonl"
     assert len(trace.read_text().splitlines()) == 2
+
+
+def test_a_kept_glyph_becomes_a_sound_photon_rule_for_later_cells(tmp_path) -> None:
+    lab = _lab(tmp_path)
+    for _ in range(3):
+        unfused = lab.run(CELL, "f").values["E"]
+    glyph = lab.fuse("f")
+    stats = lab.rules.stats()[f"fuse:{glyph.name}"]
+    assert stats.passes >= 1 and stats.failures == 0
+    later = lab.run("E4 = ∇ψ • ∇ψ + Δψ\n", "f")
+    assert f"fuse:{glyph.name}" in [step.rule for step in later.derivations["E4"].steps]
+    assert any(b.token == glyph.name for b in later.beams if b.stage in ("wave", "symbolic"))
+    scale = float(np.max(np.abs(unfused.values)))
+    assert float(np.max(np.abs(later.values["E4"].values - unfused.values))) <= 1e-6 * scale
+    fresh = Lab(home=tmp_path / "other")
+    assert fresh.rules is None  # another Lab keeps the default rules
