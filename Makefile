@@ -25,6 +25,7 @@ $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.stamp-core
 	$(BIN)/codexlab run data/scrolls/tour.codex
+	$(BIN)/codexlab run data/scrolls/spe.codex --flag SPE_AUTO_FUSE=1
 
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check codexlab tests benchmarks scripts

@@ -28,8 +28,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CodexError(f"`{path}` is not a file; pass the path of a `.codex` scroll.")
     code = path.read_text(encoding="utf-8")
-    lab = Lab(home=args.home)
+    lab = Lab(home=args.home, flags=_flag_overrides(args.flag))
     lab.progress = not (args.quiet or args.json)
+    cells = _cells(code)
+    if len(cells) > 1 and not args.json:
+        return _run_cells(lab, path, cells, args.container)
     run = lab.run(code, container=args.container)
     if args.json:
         print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
@@ -64,6 +67,57 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if run.qfc_id:
         print(f"QFC id: {run.qfc_id}")
     _print_governance(lab, run)
+    return 0
+
+
+def _cells(code: str) -> list[str]:
+    """A scroll split into notebook-style cells at lines starting with `# %%` (one cell when none)."""
+    cells, current = [], []
+    for line in code.splitlines(keepends=True):
+        if line.lstrip().startswith("# %%") and current:
+            cells.append("".join(current))
+            current = []
+        current.append(line)
+    cells.append("".join(current))
+    return [c for c in cells if c.strip()]
+
+
+def _flag_overrides(pairs: Sequence[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise CodexError(f"`--flag {pair}` needs NAME=VALUE, e.g. `--flag SPE_AUTO_FUSE=1`.")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _run_cells(lab: Any, path: Path, cells: list[str], container: str | None) -> int:
+    """Run each `# %%` cell in order, like a notebook; show each cell's values and mutations, then all
+    mutations of the containers used."""
+    from .runtime.run import describe_value
+
+    print(f"scroll {path} · {len(cells)} cells")
+    containers: list[str] = []
+    for k, cell in enumerate(cells, 1):
+        title = cell.splitlines()[0].lstrip()[4:].strip() if cell.lstrip().startswith("# %%") else ""
+        run = lab.run(cell, container=container, cell_id=f"cell_{k:02d}")
+        containers.append(run.container_id)
+        container = run.container_id  # later cells build on this one, as in a notebook
+        print(f"[{k}] {title}".rstrip())
+        for name, value in run.values.items():
+            print(f"    {name} = {describe_value(value)}")
+        for mid in run.mutations:
+            print(f"    mutation {mid}")
+    for cid in dict.fromkeys(containers):
+        mutations = lab.mutations(cid)
+        if mutations:
+            print(f"mutations of container {cid}:")
+        for m in mutations:
+            verdict = "accepted" if m.accepted else "rejected"
+            change = f"{m.original.glyph} → {m.mutated.glyph}"
+            scores = "" if m.qscore_after is None else f", qscore {m.qscore_before:.3f} → {m.qscore_after:.3f}"
+            print(f"  {m.mutation_id}  {m.metadata.reason:6s} {verdict:8s} {change}{scores}")
     return 0
 
 
@@ -214,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--container", "-c", default=None)
     p.add_argument("--home", default=None, help="codexlab home (default $CODEXLAB_HOME or ./.codexlab)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--flag", action="append", metavar="NAME=VALUE", help="override a feature flag (repeatable)"
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("flags", help="show each feature flag, its value and where it came from")

@@ -82,3 +82,14 @@ def test_console_script_is_installed(tmp_path):
     exe = Path(sys.executable).with_name("codexlab")
     proc = subprocess.run([str(exe), "flags"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "QWAVE_EXEC_ON" in proc.stdout
+
+
+def test_cells_with_auto_fuse_print_accepted_repairs_and_a_fusion(tmp_path, capsys):
+    home = tmp_path / "home"
+    spe = REPO / "data" / "scrolls" / "spe.codex"
+    assert main(["run", str(spe), "--home", str(home), "--quiet", "--flag", "SPE_AUTO_FUSE=1"]) == 0
+    out = capsys.readouterr().out
+    assert "6 cells" in out and "mutations of container spe:" in out
+    assert "repair accepted" in out and "define_name" in out
+    assert "fusion accepted" in out and "fuse_" in out
+    assert main(["run", str(spe), "--home", str(tmp_path / "h2"), "--flag", "NOPE"]) == 2

@@ -10,7 +10,9 @@ import xarray as xr
 from codexlab import Lab
 from codexlab.runtime.values import Vetoed
 
-SCROLLS = sorted((Path(__file__).resolve().parents[2] / "data" / "scrolls").glob("*.codex"))
+ALL = sorted((Path(__file__).resolve().parents[2] / "data" / "scrolls").glob("*.codex"))
+#: One-cell scrolls; `# %%` scrolls are notebooks of cells (spe.codex needs SPE_AUTO_FUSE, see test_cli).
+SCROLLS = [p for p in ALL if "# %%" not in p.read_text(encoding="utf-8")]
 #: Values a scroll vetoes on purpose (the tour shows SoulLaw refusing a non-finite value).
 EXPECTED_VETOES = {"tour.codex": {"Q"}}
 
