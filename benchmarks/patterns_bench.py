@@ -284,7 +284,7 @@ def discover(size: int, cell_runs: int) -> tuple[list[tuple[str, FusionGlyph]], 
         beams = container_beams(lab.store, cid)
         ingest = {b.cell_id for b in setup.beams}
         pools = [("all beams", beams)] + [
-            (f"cell {key} only", [b for b in beams if b.cell_id in cells[key] | ingest]) for key in LAB_CELLS
+            (f"cell {key} only", [b for b in beams if b["cell_id"] in cells[key] | ingest]) for key in LAB_CELLS
         ]
         for label, pool in pools:
             for glyph in recombine_from_beams(pool, min_support=3):

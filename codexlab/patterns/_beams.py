@@ -15,7 +15,7 @@ APPROVED_VERDICTS: frozenset[str] = frozenset({"pass", "warn"})
 
 def field(beam: Any, name: str, default: Any = None) -> Any:
     """One field of a beam given as a BeamEvent or as a store row (mapping)."""
-    if isinstance(beam, Mapping):
+    if isinstance(beam, dict | Mapping):  # `dict` first: the common case, without the ABC check
         value = beam.get(name, default)
     else:
         value = getattr(beam, name, default)
@@ -23,7 +23,13 @@ def field(beam: Any, name: str, default: Any = None) -> Any:
 
 
 def duration_ms(beam: Any) -> float:
-    """The beam's `result.duration_ms` (0 when absent or not a number)."""
+    """The beam's `result.duration_ms` (0 when absent or not a number).
+
+    A `BeamStore.beam_index` row carries it already, as `duration_ms` (None when not a number).
+    """
+    if isinstance(beam, dict) and "duration_ms" in beam:
+        value = beam["duration_ms"]
+        return 0.0 if value is None else value
     value = field(beam, "result", {}).get("duration_ms")
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
@@ -33,8 +39,11 @@ def op_beams(beams: Iterable[Any]) -> list[Any]:
     seen: set[str] = set()
     out: list[Any] = []
     for b in beams:
-        bid = field(b, "beam_id")
-        if bid in seen or field(b, "stage") not in OP_STAGES or field(b, "verdict") not in APPROVED_VERDICTS:
+        if type(b) is dict:  # a store row or index row: skip `field`'s checks on the common path
+            bid, stage, verdict = b.get("beam_id"), b.get("stage"), b.get("verdict")
+        else:
+            bid, stage, verdict = field(b, "beam_id"), field(b, "stage"), field(b, "verdict")
+        if bid in seen or stage not in OP_STAGES or verdict not in APPROVED_VERDICTS:
             continue
         seen.add(bid)
         out.append(b)

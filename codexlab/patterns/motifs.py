@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from codexlab.patterns._beams import duration_ms, field, op_beams, op_chains
+from codexlab.patterns._beams import duration_ms, field, op_beams
 from codexlab.store.base import BeamStore, run_of_eid
 
 __all__ = [
@@ -58,30 +58,58 @@ def op_ngrams(beams: Iterable[Any], n: int | Sequence[int] = (2, 3)) -> pl.DataF
     `duration_ms` of the beams those occurrences cover over the total of all approved op beams.
     """
     sizes = [n] if isinstance(n, int) else list(n)
-    pool = list(beams)
-    total = sum(duration_ms(b) for b in op_beams(pool))
-    rows: list[dict[str, Any]] = []
-    for size in sizes:
-        if size < 1:
-            continue
-        paths: dict[tuple[str, ...], set[tuple[str, ...]]] = defaultdict(set)
-        members: dict[tuple[str, ...], dict[str, Any]] = defaultdict(dict)
-        for chain in op_chains(pool, size):
-            tokens = tuple(str(field(b, "token")) for b in chain)
-            paths[tokens].add(tuple(field(b, "beam_id") for b in chain))
-            members[tokens].update({field(b, "beam_id"): b for b in chain})
-        for tokens, occurrences in paths.items():
-            spent = sum(duration_ms(b) for b in members[tokens].values())
-            rows.append({
+    ops = op_beams(beams)
+    index = {field(b, "beam_id"): i for i, b in enumerate(ops)}
+    tokens = [str(field(b, "token")) for b in ops]
+    runs = [field(b, "sheet_run_id") for b in ops]
+    spans = [duration_ms(b) for b in ops]
+    # Parents that are approved op beams, by position, each once, in the beam's own order.
+    ups: list[list[int]] = []
+    for b in ops:
+        parents = field(b, "parents", ())
+        ups.append([j for j in (index.get(p) for p in dict.fromkeys(parents)) if j is not None] if parents else [])
+    total = sum(spans)
+    produced: dict[int, list[dict[str, Any]]] = {}
+    # chains[i]: the paths (tuples of positions) of the current length ending at op beam i, in the order
+    # the recursive walk (parents in order, each parent's paths in order) yields them.
+    none: list[tuple[int, ...]] = []
+    chains: list[list[tuple[int, ...]]] = []
+    length = 0
+    for size in sorted({s for s in sizes if s >= 1}):
+        while length < size:
+            if length == 0:
+                chains = [[(i,)] for i in range(len(ops))] if size == 1 else none
+            elif length == 1 and chains is none:  # straight to pairs, without the 1-paths
+                chains = [[(j, i) for j in up] if up else none for i, up in enumerate(ups)]
+            else:
+                chains = [
+                    [(*path, i) for j in up for path in chains[j]] if up else none for i, up in enumerate(ups)
+                ]
+            length += 1
+        found: dict[tuple[str, ...], tuple[set[tuple[int, ...]], dict[int, None]]] = {}
+        for ending in chains:
+            for path in ending:
+                key = tuple(tokens[i] for i in path)
+                entry = found.get(key)
+                if entry is None:
+                    entry = found[key] = (set(), {})
+                entry[0].add(path)
+                for i in path:
+                    entry[1][i] = None
+        produced[size] = []
+        for key, (occurrences, members) in found.items():
+            spent = sum(spans[i] for i in members)
+            produced[size].append({
                 "n": size,
-                "ops": " → ".join(tokens),
-                "tokens": list(tokens),
+                "ops": " → ".join(key),
+                "tokens": list(key),
                 "support": len(occurrences),
-                "runs": len({field(b, "sheet_run_id") for b in members[tokens].values()}),
+                "runs": len({runs[i] for i in members}),
                 "duration_ms": spent,
                 "time_share": spent / total if total > 0 else 0.0,
             })
-    frame = pl.DataFrame(rows, schema=NGRAM_SCHEMA)
+    rows = [row for size in sizes if size >= 1 for row in produced[size]]
+    frame = pl.DataFrame({name: [row[name] for row in rows] for name in NGRAM_SCHEMA}, schema=NGRAM_SCHEMA)
     return frame.sort(["support", "time_share", "ops"], descending=[True, True, False])
 
 
@@ -128,10 +156,11 @@ def _components(adj: Mapping[str, set[str]]) -> list[list[str]]:
 
 
 def _cliques(adj: Mapping[str, set[str]]) -> list[list[str]]:
-    """Maximal cliques (Bron–Kerbosch with pivoting) of size ≥ 2."""
+    """Maximal cliques (Bron–Kerbosch with pivoting) of size ≥ 2, searched one component at a time."""
     found: list[list[str]] = []
 
     def expand(r: set[str], p: set[str], x: set[str]) -> None:
+        # `p` and `x` are this call's own sets (built by the caller), so they shrink and grow in place.
         if not p and not x:
             if len(r) >= 2:
                 found.append(sorted(r))
@@ -139,10 +168,11 @@ def _cliques(adj: Mapping[str, set[str]]) -> list[list[str]]:
         pivot = max(p | x, key=lambda v: len(adj[v] & p))
         for v in sorted(p - adj[pivot]):
             expand(r | {v}, p & adj[v], x & adj[v])
-            p = p - {v}
-            x = x | {v}
+            p.discard(v)
+            x.add(v)
 
-    expand(set(), set(adj), set())
+    for component in _components(adj):
+        expand(set(), set(component), set())
     return sorted(found, key=lambda c: (-len(c), c))
 
 
@@ -169,7 +199,12 @@ def entanglement_topology(entanglement_map: Mapping[str, Sequence[str]]) -> dict
         return sorted(set().union(*(eids_of[c] for c in cells)))
 
     def shared(cells: list[str]) -> list[str]:
-        return sorted(e for e, m in entanglement_map.items() if len(set(cells) & set(m)) >= 2)
+        # Only an eid of a member can hold two of them: count members per eid over the members' eids.
+        hits: dict[str, int] = defaultdict(int)
+        for cell in set(cells):
+            for eid in eids_of[cell]:
+                hits[eid] += 1
+        return sorted(e for e, count in hits.items() if count >= 2)
 
     return {
         "components": [{"cells": c, "size": len(c), "eids": touching(c)} for c in _components(adj)],
@@ -198,9 +233,13 @@ def container_beams(store: BeamStore, container_id: str) -> list[dict[str, Any]]
 
 
 def mine_patterns(store: BeamStore, container_id: str, n: int | Sequence[int] = (2, 3)) -> dict[str, pl.DataFrame]:
-    """The three motif tables of a container: `ngrams`, `attractors` and `topology`."""
-    beams = container_beams(store, container_id)
-    runs = {field(b, "sheet_run_id") for b in beams}
+    """The three motif tables of a container: `ngrams`, `attractors` and `topology`.
+
+    Reads `store.beam_index` (the columns mining needs, `duration_ms` already cut out of each result,
+    whole results for `loop` beams only) rather than every decoded row: the tables are the same.
+    """
+    beams = store.beam_index(container_id)
+    runs = {b["sheet_run_id"] for b in beams}
     emap = {eid: cells for eid, cells in store.entanglement_map().items() if run_of_eid(eid) in runs}
     return {
         "ngrams": op_ngrams(beams, n),

@@ -172,6 +172,17 @@ class BeamStore(abc.ABC):
     def _beams_in_time_order(self, ids: list[str]) -> list[BeamEvent]:
         """The stored beams among `ids`, ordered by timestamp (then run order)."""
 
+    @abc.abstractmethod
+    def beam_index(self, container_id: str) -> list[dict[str, Any]]:
+        """A light index of a container's beams for mining, in the order of `rows("beams", ...)`.
+
+        One dict per beam with `beam_id`, `sheet_run_id`, `cell_id`, `stage`, `token`, `verdict`
+        (None when unscored), `parents` (list of ids), `eid` (None when unentangled), `duration_ms`
+        (`result.duration_ms` as a float when it is a JSON number, else None) and, for `loop` beams
+        only, `result` (the whole decoded result: attractor, names). Other results are not read or
+        decoded, which is what makes this several times cheaper than the full rows.
+        """
+
     # -- replay ------------------------------------------------------------------------------------
 
     def ghost_replay_for_eid(

@@ -53,6 +53,9 @@ _FILES: tuple[str, ...] = ("beam_events", _SCORES, _LINKS, *PAYLOAD_TABLES)
 # Lines keep `NaN`/`Infinity` floats as JSON's extension tokens, which `json.loads` reads back.
 _LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
 
+# `beam_index` columns copied as stored.
+_INDEX_COLUMNS = ("beam_id", "sheet_run_id", "cell_id", "stage", "token", "verdict", "eid")
+
 
 class JSONLStore(BeamStore):
     """Beams as JSON lines under one directory, for development and inspection with plain tools.
@@ -473,6 +476,24 @@ class JSONLStore(BeamStore):
             else:
                 rows.sort(key=lambda r: r["seq"])
             return [_beam(r) for r in rows[-n:]]
+
+    def beam_index(self, container_id: str) -> list[dict[str, Any]]:
+        with self._reading():
+            rows = [r for r in self._beams.values() if r["container_id"] == container_id]
+        rows.sort(key=lambda r: (r["timestamp"], r["seq"], r["beam_id"]))
+        out: list[dict[str, Any]] = []
+        for r in rows:
+            result = r["result"]
+            value = result.get("duration_ms") if isinstance(result, Mapping) else None
+            entry = {name: r.get(name) for name in _INDEX_COLUMNS}
+            entry["parents"] = list(r["parents"])
+            entry["duration_ms"] = (
+                float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+            )
+            if r["stage"] == "loop":
+                entry["result"] = copy.deepcopy(result)
+            out.append(entry)
+        return out
 
     def _run_ids(self) -> list[str]:
         with self._reading():

@@ -44,6 +44,8 @@ __all__ = ["SQLITE_PRAGMAS", "SQLStore"]
 
 _WRITE = "codexlab_write"
 _CHUNK = 2000
+# `beam_index` columns read as stored (`parents` last: it is decoded).
+_INDEX_COLUMNS = ("beam_id", "sheet_run_id", "cell_id", "stage", "token", "verdict", "eid", "parents")
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 # Every SQLite connection: WAL (readers never block the writer), NORMAL sync (durable at each
 # checkpoint, safe in WAL), a 5 s wait on a busy writer, and 64 MiB of page cache, because a large
@@ -389,6 +391,52 @@ class SQLStore(BeamStore):
         with self._guard("read the store"), self.engine.connect() as conn:
             return list(conn.exec_driver_sql(sql, params).cursor.fetchall())
 
+    def beam_index(self, container_id: str) -> list[dict[str, Any]]:
+        """One SELECT of the index columns; `result.duration_ms` is cut out of the JSON in SQL as its
+        written text (so it converts exactly as `json.loads` would), and only `loop` results come whole."""
+        c = beam_events.c
+        if self._pg:
+            duration = (
+                "CASE WHEN json_typeof(beam_events.result -> 'duration_ms') = 'number' "
+                "THEN beam_events.result ->> 'duration_ms' END"
+            )
+        else:
+            duration = (
+                "CASE WHEN json_type(beam_events.result, '$.duration_ms') IN ('integer', 'real') "
+                "THEN beam_events.result -> '$.duration_ms' END"
+            )
+
+        def build() -> sa.Select[Any]:
+            return (
+                sa.select(
+                    *(c[name] for name in _INDEX_COLUMNS),
+                    sa.literal_column(duration).label("duration_ms"),
+                    sa.case((c.stage == "loop", c.result)).label("result"),
+                )
+                .where(c.container_id == sa.bindparam("container"))
+                .order_by(*_time_order())
+            )
+
+        out: list[dict[str, Any]] = []
+        for beam_id, run, cell, stage, token, verdict, eid, parents, duration_text, result in self._raw(
+            ("index",), build, container=container_id
+        ):
+            row = {
+                "beam_id": beam_id,
+                "sheet_run_id": run,
+                "cell_id": cell,
+                "stage": stage,
+                "token": token,
+                "verdict": verdict,
+                "eid": eid,
+                "parents": _id_list(parents) if isinstance(parents, str) else parents,
+                "duration_ms": None if duration_text is None else float(duration_text),
+            }
+            if result is not None:
+                row["result"] = json.loads(result) if isinstance(result, str) else result
+            out.append(row)
+        return out
+
     def _run_ids(self) -> list[str]:
         self.ensure_tables()
         query = sa.select(beam_events.c.sheet_run_id).distinct().order_by(beam_events.c.sheet_run_id)
@@ -483,6 +531,18 @@ def _decoded(row: dict[str, Any]) -> dict[str, Any]:
         if isinstance(row[name], str):
             row[name] = json.loads(row[name])
     return row
+
+
+def _id_list(text: str) -> list[str]:
+    """A JSON list of strings as stored (`["a","b"]`): split directly when no escape or space can be
+    in the way (a `"` inside an id is always escaped), else `json.loads`."""
+    if text == "[]":
+        return []
+    if "\\" not in text and text.startswith('["') and text.endswith('"]'):
+        parts = text[2:-2].split('","')
+        if text.count('"') == 2 * len(parts):
+            return parts
+    return json.loads(text)
 
 
 def _time_order() -> tuple[sa.ColumnElement[Any], ...]:
