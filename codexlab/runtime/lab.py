@@ -411,6 +411,7 @@ class Lab:
                 self.rules = DEFAULT_RULES.copy(f"lab:{self.home.name}")
             register_fusion(glyph, self.rules)
             self._fusions[glyph.name] = glyph
+            self._save_fusion_scroll(glyph)
         original, mutated = fusion_sides(glyph)
         mutation = add_dna_mutation(
             original,
@@ -433,6 +434,24 @@ class Lab:
         from .repairs import repair_cell
 
         return repair_cell(self, self.memory(container).container_id, cell_id, tries=tries)
+
+    @property
+    def library(self) -> Any:
+        """The scroll library: the sample scrolls plus this home's `scrolls/` (fusion glyphs are saved there)."""
+        from ..lang.scrolls import ScrollLibrary
+
+        return ScrollLibrary(user_dir=self.home / "scrolls")
+
+    def _save_fusion_scroll(self, glyph: Any) -> None:
+        """A scroll in the library saying what a kept fusion glyph computes and how to call it."""
+        call = f"{glyph.name}({', '.join(glyph.inputs)})"
+        speed = "" if glyph.speedup is None else f", {glyph.speedup:.2f}× faster than op by op"
+        text = (
+            f"# Fusion glyph `{glyph.name}` (support {glyph.support}{speed}):\n"
+            f"#   {call} = {glyph.text}\n"
+            f"E = {call}\n"
+        )
+        self.library.save(glyph.name, text, overwrite=True)
 
     def _auto_repair(self, cell: str) -> Run | None:
         """`SPE_AUTO_FUSE` on a failed cell: the repaired run when a patch is accepted, else None."""

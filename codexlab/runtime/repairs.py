@@ -65,7 +65,7 @@ def repair_cell(lab: Lab, container: str, cell_id: str | None, *, tries: int = 3
         raise CodexNameError(f"Cell `{cell}` has not run in container `{container}`; pass one of its cell ids.")
     memory = lab.memory(container)
     before = float(lab._cell_qscores.get(container, {}).get(cell, 0.0))
-    candidates = repair_from_drift(report, code, memory_names=sorted(memory.bindings))
+    candidates = repair_from_drift(report, code, library=lab.library, memory_names=sorted(memory.bindings))
     outcome = RepairOutcome(cell, before, candidates)
     for candidate in candidates[:tries]:
         snapshot, flags = _snapshot(memory), lab.flags

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from codexlab import Lab
 
@@ -71,3 +72,25 @@ def test_a_kept_glyph_becomes_a_sound_photon_rule_for_later_cells(tmp_path) -> N
     assert float(np.max(np.abs(later.values["E4"].values - unfused.values))) <= 1e-6 * scale
     fresh = Lab(home=tmp_path / "other")
     assert fresh.rules is None  # another Lab keeps the default rules
+
+
+def test_a_kept_glyph_is_saved_in_the_scroll_library(tmp_path) -> None:
+    lab = _lab(tmp_path)
+    for _ in range(3):
+        lab.run(CELL, "f")
+    glyph = lab.fuse("f")
+    assert glyph.name in lab.library.list()
+    text = lab.library.source(glyph.name)
+    assert glyph.text in text and f"{glyph.name}(" in text
+
+
+def test_attractors_of_a_fixed_point_and_a_three_cycle(tmp_path) -> None:
+    lab = _lab(tmp_path)
+    fixed = lab.run("s = 0.0\n⟲ 80 { s = 0.5*s + 0.5 }\n", "f")
+    three = lab.run("a = 1.0\nb = 2.0\nc = 3.0\n⟲ 12 { tmp = a; a = b; b = c; c = tmp }\n", "f")
+    (loop_fixed,) = [b for b in fixed.beams if b.stage == "loop"]
+    (loop_three,) = [b for b in three.beams if b.stage == "loop"]
+    assert loop_fixed.result["attractor"]["kind"] == "fixed_point"
+    assert loop_three.result["attractor"]["kind"] == "cycle" and loop_three.result["attractor"]["period"] == 3
+    cycles = lab.patterns("f")["attractors"].filter(pl.col("kind") == "cycle")
+    assert 3 in cycles["period"].to_list()
