@@ -13,6 +13,7 @@ traceback through the engine.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import shlex
 import textwrap
@@ -213,6 +214,12 @@ class CodexMagic(Magics):
 
             print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
             return None
+        if self.hud_requested and importlib.util.find_spec("anywidget") is not None:
+            from IPython.display import display
+
+            from .hud import Hud
+
+            display(Hud(self.lab, run.container_id).update(run))
         return run
 
     def _bind(self, run: Any) -> None:

@@ -63,6 +63,12 @@ import os, tempfile, warnings
 os.environ["CODEXLAB_HOME"] = tempfile.mkdtemp(prefix="codexlab-nb-")
 warnings.filterwarnings("ignore")
 %load_ext codexlab
+%config CodexMagic.hud = False
+"""),
+    md("""
+`%config CodexMagic.hud = False` keeps this notebook's outputs plain text and HTML (it is also a
+regression test). Interactively, leave it on: each `%%codex` cell then shows the live HUD widget —
+beam timeline, lineage DAG, SQI and drift, SoulLaw vetoes, cost per opcode, mutations.
 """),
     md("""
 A Gaussian wave packet ψ, its Laplacian written as `∇·∇ψ` (Photon rewrites it to `Δψ`), a superposition,

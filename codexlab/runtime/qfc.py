@@ -41,6 +41,7 @@ def _timeline(beams: Iterable[BeamEvent]) -> list[dict[str, Any]]:
             "token": b.token,
             "timestamp": b.timestamp,
             "duration_ms": b.result.get("duration_ms"),
+            "predicted_ms": b.result.get("predicted_ms"),
             "path": b.result.get("path"),
             "eid": b.eid,
             "qscore": b.qscore,

@@ -1,0 +1,340 @@
+"""QFC payloads → compact, JSON-safe panel data for the HUD (pure Python, no widget imports).
+
+The HUD reads the QFC envelopes a run published (`lab.qfc(run.qfc_id)` or `qfc_update` bus events); it
+never recomputes them. `Panels` folds envelopes in one at a time, so the live bus feed and a stored run
+give the same result. Every list is capped so the synced widget state stays small.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["MAX_BEAMS", "MAX_RUNS", "MAX_ROWS", "Panels", "panels_from_updates", "mutation_rows", "panels_html"]
+
+#: The newest beams kept in the timeline and the lineage DAG.
+MAX_BEAMS = 200
+#: Runs kept in the SQI/drift history.
+MAX_RUNS = 100
+#: Rows kept in the other tables (vetoes, mutations, entanglement, costs, precision).
+MAX_ROWS = 100
+_TEXT = 160
+_VETO = re.compile(r"^vetoed by `(?P<law>[^`]*)`: (?P<reason>.*)$", re.DOTALL)
+
+
+def _text(value: Any, limit: int = _TEXT) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _num(value: Any) -> float | None:
+    """A finite float (6 significant digits), or None (NaN, inf, strings and missing values)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return float(f"{value:.6g}") if math.isfinite(value) else None
+
+
+def _payload(update: Any) -> tuple[str, dict[str, Any]]:
+    """(container id, payload) of a `QfcUpdate` or of its JSON dict (as published on the bus)."""
+    if hasattr(update, "model_dump"):
+        update = update.model_dump(mode="json")
+    source = str(update.get("source", ""))
+    return source.removeprefix("container::"), dict(update.get("payload") or {})
+
+
+def _layers(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Longest-path depth of each node (roots at 0); nodes arrive in beam order, parents first or not."""
+    parents: dict[str, list[str]] = {n: [] for n in nodes}
+    for src, dst in edges:
+        parents[dst].append(src)
+    depth: dict[str, int] = {}
+
+    def visit(node: str, seen: frozenset[str]) -> int:
+        if node in depth:
+            return depth[node]
+        ups = [p for p in parents[node] if p not in seen]
+        depth[node] = 1 + max((visit(p, seen | {node}) for p in ups), default=-1)
+        return depth[node]
+
+    for node in nodes:
+        visit(node, frozenset())
+    return depth
+
+
+def mutation_rows(mutations: Iterable[Any]) -> list[dict[str, Any]]:
+    """DNA mutations (contract 5, models or dicts) as table rows, newest last, capped."""
+    rows = []
+    for m in mutations:
+        d = m.model_dump(mode="json") if hasattr(m, "model_dump") else dict(m)
+        meta = d.get("metadata") or {}
+        rows.append(
+            {
+                "mutation_id": _text(d.get("mutation_id")),
+                "timestamp": _text(d.get("timestamp")),
+                "original": _text((d.get("original") or {}).get("glyph")),
+                "mutated": _text((d.get("mutated") or {}).get("glyph")),
+                "reason": _text(meta.get("reason")),
+                "accepted": d.get("accepted"),
+                "qscore_before": _num(d.get("qscore_before")),
+                "qscore_after": _num(d.get("qscore_after")),
+            }
+        )
+    return rows[-MAX_ROWS:]
+
+
+class Panels:
+    """Panel data of the runs folded in so far: the last run's beams, DAG, vetoes, costs; a run history."""
+
+    def __init__(self, container: str | None = None) -> None:
+        self.container = container
+        self.run_id = ""
+        self.cell_id = ""
+        self.statements: list[str] = []
+        self.timeline: list[dict[str, Any]] = []
+        self.lineage: dict[str, Any] = {"nodes": [], "edges": [], "dropped": 0}
+        self.entanglement: list[dict[str, Any]] = []
+        self.vetoes: list[dict[str, Any]] = []
+        self.costs: list[dict[str, Any]] = []
+        self.precision: dict[str, Any] = {}
+        self.mutations: list[dict[str, Any]] = []
+        self.history: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------------------------- folding
+
+    def accepts(self, update: Any) -> bool:
+        """Whether an envelope belongs to this HUD's container (any container when none was given)."""
+        cid, payload = _payload(update)
+        return bool(payload.get("kind")) and (self.container is None or cid == self.container)
+
+    def apply(self, update: Any) -> bool:
+        """Fold one QFC envelope in; False when it is for another container or of an unknown kind."""
+        if not self.accepts(update):
+            return False
+        _, payload = _payload(update)
+        kind = payload["kind"]
+        run_id = str(payload.get("run_id", ""))
+        if run_id and run_id != self.run_id and kind != "qpu_precision_profile":
+            self._new_run(run_id)
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is None:
+            return False
+        handler(payload)
+        return True
+
+    def _new_run(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.cell_id = ""
+        self.statements = []
+        self.timeline, self.vetoes, self.costs, self.entanglement = [], [], [], []
+        self.lineage = {"nodes": [], "edges": [], "dropped": 0}
+        self.precision = {}
+
+    def _run_row(self) -> dict[str, Any]:
+        row = self.history.pop(self.run_id, None) or {"run_id": self.run_id}
+        self.history[self.run_id] = row  # newest last
+        while len(self.history) > MAX_RUNS:
+            self.history.pop(next(iter(self.history)))
+        return row
+
+    def _on_qpu_cell_update(self, p: Mapping[str, Any]) -> None:
+        self.cell_id = _text(p.get("cell_id"))
+        self.statements = [_text(s) for s in (p.get("statements") or [])][:MAX_ROWS]
+        vetoes = []
+        for name, description in (p.get("values") or {}).items():
+            match = _VETO.match(str(description))
+            if match:
+                vetoes.append({"name": _text(name), "law": _text(match["law"]), "reason": _text(match["reason"])})
+        self.vetoes = vetoes[:MAX_ROWS]
+        self._run_row()["cell_id"] = self.cell_id
+
+    def _on_qpu_sheet_metrics(self, p: Mapping[str, Any]) -> None:
+        row = self._run_row()
+        row.update(
+            beams=int(p.get("beams") or 0),
+            vetoes=int(p.get("vetoes") or 0),
+            duration_ms=_num(p.get("duration_ms")),
+            qscore_mean=_num(p.get("qscore_mean")),
+            qscore_min=_num(p.get("qscore_min")),
+        )
+        row.setdefault("drift_max", None)
+
+    def _on_qpu_beam_timeline(self, p: Mapping[str, Any]) -> None:
+        beams = list(p.get("beams") or [])
+        self.timeline = [
+            {
+                "id": _text(b.get("beam_id"), 200),
+                "stage": _text(b.get("stage"), 24),
+                "token": _text(b.get("token"), 40),
+                "ts": _text(b.get("timestamp"), 40),
+                "ms": _num(b.get("duration_ms")),
+                "q": _num(b.get("qscore")),
+                "drift": _num(b.get("drift")),
+                "verdict": _text(b.get("verdict"), 16) or None,
+            }
+            for b in beams[-MAX_BEAMS:]
+        ]
+        drifts = [d for d in (_num(b.get("drift")) for b in beams) if d is not None]
+        self._run_row()["drift_max"] = max(drifts) if drifts else None
+        self.costs = self._costs(beams)
+
+    @staticmethod
+    def _costs(beams: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Per opcode: beams with a measured duration, total and mean ms, and the mean predicted ms when
+        the payload carries `predicted_ms`."""
+        by_op: dict[str, dict[str, Any]] = {}
+        for b in beams:
+            ms = _num(b.get("duration_ms"))
+            if ms is None:
+                continue
+            op = by_op.setdefault(_text(b.get("token"), 40), {"n": 0, "total": 0.0, "pn": 0, "pred": 0.0})
+            op["n"] += 1
+            op["total"] += ms
+            predicted = _num(b.get("predicted_ms"))
+            if predicted is not None:
+                op["pn"] += 1
+                op["pred"] += predicted
+        rows = [
+            {
+                "op": name,
+                "count": s["n"],
+                "total_ms": round(s["total"], 6),
+                "mean_ms": round(s["total"] / s["n"], 6),
+                "predicted_ms": round(s["pred"] / s["pn"], 6) if s["pn"] else None,
+            }
+            for name, s in by_op.items()
+        ]
+        rows.sort(key=lambda r: -r["total_ms"])
+        return rows[:MAX_ROWS]
+
+    def _on_qpu_beam_lineage(self, p: Mapping[str, Any]) -> None:
+        all_nodes = list(p.get("nodes") or [])
+        nodes = all_nodes[-MAX_BEAMS:]
+        ids = [str(n.get("id")) for n in nodes]
+        kept = set(ids)
+        edges = [
+            (str(e.get("from")), str(e.get("to")))
+            for e in (p.get("edges") or [])
+            if str(e.get("from")) in kept and str(e.get("to")) in kept
+        ]
+        depth = _layers(ids, edges)
+        self.lineage = {
+            "nodes": [
+                {"id": i, "stage": _text(n.get("stage"), 24), "token": _text(n.get("token"), 40), "layer": depth[i]}
+                for i, n in zip(ids, nodes, strict=True)
+            ],
+            "edges": [{"from": a, "to": b} for a, b in edges],
+            "dropped": len(all_nodes) - len(nodes),
+        }
+
+    def _on_qpu_entanglement_map(self, p: Mapping[str, Any]) -> None:
+        mapping = p.get("map") or {}
+        self.entanglement = [
+            {"eid": _text(eid, 200), "members": [_text(m, 80) for m in list(members or [])[:20]]}
+            for eid, members in list(mapping.items())[:MAX_ROWS]
+        ]
+
+    def _on_qpu_precision_profile(self, p: Mapping[str, Any]) -> None:
+        rows = list(p.get("rows") or [])[: MAX_ROWS * 4]
+        ops = list(dict.fromkeys(_text(r.get("op"), 40) for r in rows))[:MAX_ROWS]
+        formats = list(dict.fromkeys(_text(r.get("format"), 24) for r in rows))[:16]
+        cells = [
+            {
+                "op": _text(r.get("op"), 40),
+                "format": _text(r.get("format"), 24),
+                "rel_err": _num(r.get("mean_rel_err")),
+                "ms": _num(r.get("mean_ms")),
+                "nonfinite": int(r.get("nonfinite") or 0),
+            }
+            for r in rows
+            if _text(r.get("op"), 40) in ops and _text(r.get("format"), 24) in formats
+        ]
+        self.precision = {"ops": ops, "formats": formats, "cells": cells}
+
+    # ------------------------------------------------------------------------------------- output
+
+    def to_dict(self) -> dict[str, Any]:
+        """The panel data: plain JSON types only, every list capped."""
+        return {
+            "container": self.container or "",
+            "run_id": self.run_id,
+            "cell_id": self.cell_id,
+            "statements": self.statements,
+            "timeline": self.timeline,
+            "lineage": self.lineage,
+            "entanglement": self.entanglement,
+            "sqi": list(self.history.values()),
+            "vetoes": self.vetoes,
+            "mutations": self.mutations,
+            "costs": self.costs,
+            "precision": self.precision,
+        }
+
+
+def panels_from_updates(updates: Iterable[Any], container: str | None = None) -> dict[str, Any]:
+    """Panel data of one run's QFC envelopes (as `lab.qfc(run.qfc_id)` returns them)."""
+    panels = Panels(container)
+    for update in updates:
+        panels.apply(update)
+    return panels.to_dict()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _table(title: str, columns: list[str], rows: list[dict[str, Any]], limit: int = 20) -> str:
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows[-limit:])
+    more = f"<div class='cx-hud-dim'>… {len(rows) - limit} earlier rows</div>" if len(rows) > limit else ""
+    summary = f"<summary>{html.escape(title)}</summary>"
+    return f"<details open>{summary}<table><tr>{head}</tr>{body}</table>{more}</details>"
+
+
+def panels_html(data: Mapping[str, Any]) -> str:
+    """A static HTML summary of the panels (the fallback without a widget frontend); all text escaped."""
+    stages: dict[str, int] = {}
+    for b in data.get("timeline", []):
+        stages[b["stage"]] = stages.get(b["stage"], 0) + 1
+    stage_text = ", ".join(f"{html.escape(k)} {v}" for k, v in sorted(stages.items()))
+    lineage = data.get("lineage") or {}
+    parts = [
+        "<div class='cx-hud-static'><style>.cx-hud-static table{border-collapse:collapse;font-size:12px}"
+        ".cx-hud-static td,.cx-hud-static th{border:1px solid #ccc;padding:1px 6px;text-align:left}"
+        ".cx-hud-dim{color:#888}</style>",
+        f"<div><b>codexlab HUD</b> · run <code>{html.escape(data.get('run_id') or '–')}</code> · container "
+        f"<code>{html.escape(data.get('container') or 'any')}</code> · {len(data.get('timeline', []))} beams"
+        f" ({stage_text}) · lineage {len(lineage.get('nodes', []))} nodes, {len(lineage.get('edges', []))} edges</div>",
+        _table(
+            "SQI / drift per run",
+            ["run_id", "beams", "vetoes", "qscore_mean", "qscore_min", "drift_max"],
+            data.get("sqi", []),
+        ),
+        _table("SoulLaw vetoes", ["name", "law", "reason"], data.get("vetoes", [])),
+        _table("Beam timeline", ["stage", "token", "ms", "q", "verdict"], data.get("timeline", [])),
+        _table("Cost per opcode", ["op", "count", "total_ms", "mean_ms", "predicted_ms"], data.get("costs", [])),
+        _table(
+            "DNA mutations", ["mutation_id", "reason", "original", "mutated", "accepted"], data.get("mutations", [])
+        ),
+        _table(
+            "Entanglement",
+            ["eid", "members"],
+            [{"eid": e["eid"], "members": ", ".join(e["members"])} for e in data.get("entanglement", [])],
+        ),
+        _table(
+            "Precision profile",
+            ["op", "format", "rel_err", "ms", "nonfinite"],
+            (data.get("precision") or {}).get("cells", []),
+        ),
+        "</div>",
+    ]
+    return "".join(parts)

@@ -1,0 +1,107 @@
+"""`Hud`: one anywidget with internal panels (timeline, lineage DAG, entanglement, SQI/drift, vetoes,
+mutations, cost per opcode, precision heatmap), fed by a run's QFC payloads or live from the Lab's bus."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .panels import Panels, mutation_rows, panels_html
+
+__all__ = ["Hud"]
+
+_STATIC = Path(__file__).parent / "static"
+
+
+class Hud(anywidget.AnyWidget):
+    """The inline HUD of a Lab: `hud.update(run)` shows a run, `hud.follow()` follows the bus live.
+
+    Only compact panel data is synced (`panels`, a dict of capped lists; see `codexlab.hud.panels`).
+    Without a widget frontend, `_repr_html_` shows a static HTML summary of the same panels.
+    """
+
+    _esm = _STATIC / "hud.js"
+    _css = _STATIC / "hud.css"
+    panels = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, lab: Any, container: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lab = lab
+        self._container = container
+        self._state = Panels(container)
+        self._lock = threading.RLock()
+        self._unsubscribe: Any = None
+        self.panels = self._state.to_dict()
+
+    def __repr__(self) -> str:
+        run = self._state.run_id or "no run"
+        return f"<Hud container={self._container or 'any'} run={run}>"
+
+    # ------------------------------------------------------------------------------------- feeding
+
+    def update(self, run: Any) -> Hud:
+        """Show a run: read its stored QFC payloads (`lab.qfc(run.qfc_id)`) and the container's mutations."""
+        qfc_id = run if isinstance(run, str) else run.qfc_id
+        if not qfc_id:
+            raise ValueError("This run has no QFC payloads (`run.qfc_id` is None); pass a committed Lab run.")
+        updates = self._lab.qfc(qfc_id)
+        with self._lock:
+            for update in updates:
+                self._state.apply(update)
+            self._refresh_mutations(updates[0].container_id if updates else None)
+            self.panels = self._state.to_dict()
+        return self
+
+    def follow(self) -> Hud:
+        """Update live from the Lab's metrics bus (`qfc_update` and `dna_mutation` events); idempotent."""
+        with self._lock:
+            if self._unsubscribe is None:
+                self._unsubscribe = self._lab.bus.subscribe(self._on_event, {"qfc_update", "dna_mutation"})
+        return self
+
+    def unfollow(self) -> None:
+        """Stop following the bus (the widget stays open)."""
+        with self._lock:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+
+    def close(self) -> None:
+        """Stop following the bus and close the widget."""
+        self.unfollow()
+        super().close()
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            if event.get("type") == "dna_mutation":
+                cid = (event.get("metadata") or {}).get("container_id")
+                if self._container is not None and cid != self._container:
+                    return
+                self._refresh_mutations(cid)
+            elif self._state.apply(event):
+                if (event.get("payload") or {}).get("kind") == "qpu_cell_update":
+                    self._refresh_mutations(str(event.get("source", "")).removeprefix("container::"))
+            else:
+                return
+            self.panels = self._state.to_dict()
+
+    def _refresh_mutations(self, container: str | None) -> None:
+        cid = self._container or container
+        if cid:
+            self._state.mutations = mutation_rows(self._lab.mutations(cid))
+
+    # ------------------------------------------------------------------------------------- display
+
+    def _repr_html_(self) -> str:
+        return panels_html(self.panels)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget view plus an HTML summary and a stable text/plain (frontends pick what they show)."""
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        if isinstance(bundle, tuple):
+            bundle = bundle[0]
+        return {**bundle, "text/html": panels_html(self.panels), "text/plain": repr(self)}
