@@ -142,6 +142,7 @@ def test_line_magics(ip: InteractiveShell, veto_run: tuple[Any, str], capsys: py
 
 def test_flags_show_and_set(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
     m = magic(ip)
+    assert ip.run_cell("%%codex\nJ = 3\n").error_in_exec is None
     capsys.readouterr()
     ip.run_cell("%codex flags")
     assert "COST_THRESHOLD" in capsys.readouterr().out
