@@ -289,6 +289,12 @@ class CodexMagic(Magics):
         for b in beams:
             eid = f" {b.eid}" if b.eid else ""
             print(f"{b.timestamp}  {b.stage:8s} {b.token:4s} {b.beam_id}{eid}")
+        if beams and _widget_frontend(self.shell):
+            from IPython.display import display
+
+            from .hud.replay import ReplayWidget
+
+            display(ReplayWidget(self.lab, args.ref, args.n))
 
     def _kg(self, rest: str) -> Any:
         """A polars DataFrame for SELECT and CONSTRUCT, a bool for ASK."""
@@ -319,3 +325,8 @@ def load_ipython_extension(ipython: Any) -> None:
     if isinstance(ipython.magics_manager.registry.get("CodexMagic"), CodexMagic):
         return
     ipython.register_magics(CodexMagic(ipython))
+
+
+def _widget_frontend(shell: Any) -> bool:
+    """Whether widgets can render: a Jupyter kernel (not a terminal shell) with anywidget installed."""
+    return type(shell).__name__ == "ZMQInteractiveShell" and importlib.util.find_spec("anywidget") is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .panels import Panels, mutation_rows, panels_from_updates, panels_html
 
-__all__ = ["Hud", "Panels", "mutation_rows", "panels_from_updates", "panels_html"]
+__all__ = ["Hud", "Panels", "ReplayWidget", "mutation_rows", "panels_from_updates", "panels_html"]
 
 
 def __getattr__(name: str):
@@ -12,4 +12,8 @@ def __getattr__(name: str):
         from .widget import Hud
 
         return Hud
+    if name == "ReplayWidget":
+        from .replay import ReplayWidget
+
+        return ReplayWidget
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
