@@ -16,7 +16,7 @@ from typing import Any
 from ..contracts import BeamEvent
 from ..sqi.qkd import bb84_exchange, pair_key_seed, sign_beam, verify_beam_signature
 
-__all__ = ["sign_entangled_beams", "verify_entangled_signatures", "QKD_FIELD"]
+__all__ = ["sign_entangled_beams", "verify_entangled_signatures", "broken_signatures", "QKD_FIELD"]
 
 #: The key in a beam's result that holds its QKD signature and the exchange record.
 QKD_FIELD = "qkd"
@@ -63,12 +63,13 @@ def sign_entangled_beams(
     return out
 
 
-def verify_entangled_signatures(beams: Iterable[BeamEvent]) -> list[str]:
-    """One sentence per signed beam whose signature does not match its content; empty when all hold.
+def broken_signatures(beams: Iterable[BeamEvent]) -> dict[str, str]:
+    """Beam id → one sentence, for each signed beam whose signature does not match its content.
 
-    The key is re-derived from the exchange seed in the record; an unreadable record counts as broken.
+    Keys are re-derived from the exchange seeds in the records, once per exchange; an unreadable record
+    counts as broken (fail closed).
     """
-    problems: list[str] = []
+    broken: dict[str, str] = {}
     keys: dict[int, bytes | None] = {}
     for beam in beams:
         record = beam.result.get(QKD_FIELD)
@@ -81,8 +82,13 @@ def verify_entangled_signatures(beams: Iterable[BeamEvent]) -> list[str]:
             key = keys[exchange_seed]
             ok = key is not None and verify_beam_signature(_unsigned(beam), record["signature"], key)
         except Exception as err:  # noqa: BLE001 - fail closed: a record that cannot be checked is broken
-            problems.append(f"beam `{beam.beam_id}`: its QKD record cannot be checked ({err}).")
+            broken[beam.beam_id] = f"beam `{beam.beam_id}`: its QKD record cannot be checked ({err})."
             continue
         if not ok:
-            problems.append(f"beam `{beam.beam_id}`: its QKD signature does not match its content.")
-    return problems
+            broken[beam.beam_id] = f"beam `{beam.beam_id}`: its QKD signature does not match its content."
+    return broken
+
+
+def verify_entangled_signatures(beams: Iterable[BeamEvent]) -> list[str]:
+    """One sentence per signed beam whose signature does not match its content; empty when all hold."""
+    return list(broken_signatures(beams).values())
