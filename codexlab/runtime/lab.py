@@ -95,6 +95,8 @@ class Lab:
         self._cells_code: dict[str, dict[str, str]] = {}
         self._fusions: dict[str, Any] = {}
         self._fusion_mutations: dict[str, str] = {}
+        #: A fusion glyph is kept only when its measured speedup reaches this (default `MIN_FUSION_SPEEDUP`).
+        self.min_fusion_speedup = MIN_FUSION_SPEEDUP
         #: Photon's rule set for this Lab: the defaults until a kept fusion glyph adds its rule.
         self.rules: Any = None
         self._locks: dict[str, threading.RLock] = {}
@@ -393,7 +395,7 @@ class Lab:
 
     def fuse(self, container: str | None = None, *, min_support: int = 3) -> Any:
         """Turn the container's most frequent fusable chain into a fusion glyph callable by name in later
-        scrolls (`E = fuse_….(ψ, …)`), kept when ≥ `MIN_FUSION_SPEEDUP`× faster; records it as a DNA
+        scrolls (`E = fuse_….(ψ, …)`), kept when ≥ `lab.min_fusion_speedup`× faster; records it as a DNA
         mutation (accepted or not). None when no new chain has the support or the glyph was dropped."""
         from ..patterns import add_dna_mutation, fusion_sides, recombine_from_beams
         from ..patterns.motifs import container_beams
@@ -403,7 +405,7 @@ class Lab:
         if not found or found[0].name in self._fusion_mutations:
             return None
         glyph = found[0]
-        kept = glyph.speedup is not None and glyph.speedup >= MIN_FUSION_SPEEDUP
+        kept = glyph.speedup is not None and glyph.speedup >= self.min_fusion_speedup
         if kept:
             if self.rules is None:
                 from ..photon.rules import DEFAULT_RULES
@@ -497,15 +499,16 @@ class Lab:
     def _sign_pairs(self, result: CellResult, memory: CarrierMemory) -> None:
         """`QKD_ON`: sign the pair members' beams with their BB84 keys, then let SoulLaw verify each."""
         from ..sqi.soullaw import vet
-        from .integrity import QKD_FIELD, sign_entangled_beams, verify_entangled_signatures
+        from .integrity import QKD_FIELD, broken_signatures, sign_entangled_beams
 
         signed = sign_entangled_beams(
             result.beams, seed=memory.seed, eavesdropper=bool(memory.config.get("qkd_eavesdropper", False))
         )
+        broken = broken_signatures(signed)
         checked = []
         for beam in signed:
             if QKD_FIELD in beam.result:
-                ok = not verify_entangled_signatures([beam])
+                ok = beam.beam_id not in broken
                 verdicts = vet(beam, {"qkd_on": True, "signature_ok": ok}, laws=["qkd_signature"])
                 result.verdicts.extend(verdicts)
                 if any(v.outcome == "veto" for v in verdicts):

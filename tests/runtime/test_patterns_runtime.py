@@ -14,6 +14,7 @@ CELL = "E = ∇ψ • ∇ψ + Δψ\n"
 def _lab(tmp_path) -> Lab:
     lab = Lab(home=tmp_path / "home")
     lab.progress = False
+    lab.min_fusion_speedup = 0.0  # keeping by measured speed is a timing; its drop path is tested apart
     lab.run(GRID, "f")
     return lab
 
@@ -94,3 +95,15 @@ def test_attractors_of_a_fixed_point_and_a_three_cycle(tmp_path) -> None:
     assert loop_three.result["attractor"]["kind"] == "cycle" and loop_three.result["attractor"]["period"] == 3
     cycles = lab.patterns("f")["attractors"].filter(pl.col("kind") == "cycle")
     assert 3 in cycles["period"].to_list()
+
+
+def test_a_glyph_under_the_speedup_bar_is_dropped_recorded_and_not_retried(tmp_path) -> None:
+    lab = _lab(tmp_path)
+    lab.min_fusion_speedup = float("inf")
+    for _ in range(3):
+        lab.run(CELL, "f")
+    assert lab.fuse("f") is None
+    (mutation,) = lab.mutations("f")
+    assert mutation.metadata.reason == "fusion" and mutation.accepted is False
+    assert lab.rules is None and mutation.mutated.glyph not in lab.library.list()
+    assert lab.fuse("f") is None and len(lab.mutations("f")) == 1
