@@ -30,6 +30,7 @@ for attractors in the same loop:
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -777,7 +778,7 @@ class _LoopKernel:
                 )
             return met
 
-        def run(init: dict[str, Any], consts: dict[str, Any], bound: Any) -> tuple[Any, ...]:
+        def run(init: dict[str, Any], consts: dict[str, Any], bound: Any, every: Any, report: bool) -> tuple[Any, ...]:
             state0 = _promote(lambda s: step(s, consts), init, self.names)
             weights = _hash_weights([tuple(state0[n].shape) for n in watch])
 
@@ -786,6 +787,8 @@ class _LoopKernel:
 
             def advance(k: Any, state: dict[str, Any], trk: _Track) -> tuple[dict[str, Any], _Track]:
                 out = step(state, consts)
+                if report:
+                    lax.cond((k + 1) % every == 0, lambda: jax.debug.callback(_report_progress, k + 1), lambda: None)
                 new = {n: jnp.broadcast_to(out[n].astype(state[n].dtype), state[n].shape) for n in self.names}
                 if track and watch:
                     old_w, new_w = [state[n] for n in watch], [new[n] for n in watch]
@@ -816,10 +819,31 @@ class _LoopKernel:
             )
             return state, k, met, trk
 
-        self._jitted = jax.jit(run)
+        self._jitted = jax.jit(run, static_argnums=4)
 
-    def __call__(self, init: dict[str, Any], consts: dict[str, Any], bound: int) -> tuple[Any, ...]:
-        return self._jitted(init, consts, jnp.asarray(bound, jnp.int32))  # type: ignore[no-any-return]
+    def __call__(
+        self, init: dict[str, Any], consts: dict[str, Any], bound: int, every: int = 0
+    ) -> tuple[Any, ...]:
+        """Run the loop; with `every` > 0 the running kernel reports each `every`-th iteration to the
+        progress sink (a separately compiled variant, so loops nobody watches pay nothing)."""
+        args = (init, consts, jnp.asarray(bound, jnp.int32), jnp.asarray(max(every, 1), jnp.int32))
+        return self._jitted(*args, every > 0)  # type: ignore[no-any-return]
+
+
+#: Where a running fused loop reports its iteration count (set by `CompiledLoop.__call__(progress=…)`).
+_PROGRESS_SINK: list[Callable[[int], None]] = []
+_PROGRESS_LOCK = threading.Lock()
+
+
+def _report_progress(done: Any) -> None:
+    """Host callback of a fused loop: hand the iteration count to the current sink (errors are dropped:
+    progress must never break a loop)."""
+    sinks = list(_PROGRESS_SINK)
+    for sink in sinks:
+        try:
+            sink(int(done))
+        except Exception:  # noqa: BLE001 - a failing progress display must not fail the computation
+            pass
 
 
 class CompiledLoop:
@@ -851,8 +875,14 @@ class CompiledLoop:
         """Names the body assigns, in order (the carry)."""
         return self._kernel.names
 
-    def __call__(self, inputs: Mapping[str, Any]) -> LoopResult:
-        """Run the loop from `inputs` (initial values and constants, raw arrays or numbers)."""
+    def __call__(
+        self, inputs: Mapping[str, Any], progress: Callable[[int], None] | None = None, every: int | None = None
+    ) -> LoopResult:
+        """Run the loop from `inputs` (initial values and constants, raw arrays or numbers).
+
+        `progress(done)` is called from the running kernel every `every` iterations (default: 1/50 of
+        the bound) — live progress for a loop that is a single XLA call.
+        """
         spec = self._kernel.spec
         needed = self.inputs
         prepared = _prepare(needed, inputs, spec)
@@ -862,8 +892,18 @@ class CompiledLoop:
         consts = {n: v for n, v in prepared.items() if n not in assigned}
         bound = self.count if self.count is not None else self.max_iter
         assert bound is not None
+        step = 0 if progress is None else max(1, every if every is not None else bound // 50)
         try:
-            state, k, met, trk = self._kernel(init, consts, bound)
+            if progress is None:
+                state, k, met, trk = self._kernel(init, consts, bound)
+            else:
+                with _PROGRESS_LOCK:
+                    _PROGRESS_SINK.append(progress)
+                    try:
+                        state, k, met, trk = self._kernel(init, consts, bound, step)
+                        k = int(k)  # wait for the kernel while the sink is installed
+                    finally:
+                        _PROGRESS_SINK.remove(progress)
         except NotFusable:
             raise
         except (CodexError, TypeError, ValueError) as err:

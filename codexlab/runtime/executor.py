@@ -97,9 +97,12 @@ class CellExecutor:
         sym_cache: dict[Any, Any] | None = None,
         programs: dict[str, QGlyphProgram] | None = None,
         progress: bool = False,
+        live: Any = None,
     ) -> None:
         self.memory = memory
         self.progress = progress
+        #: A `LiveFeed` (or None): executed beams and loop progress, published while the cell runs.
+        self.live = live
         self.run_id = run_id
         self.cell_id = cell_id
         self.wave_on = wave_on
@@ -153,6 +156,8 @@ class CellExecutor:
         self.result.beams.append(beam)
         if self.on_beam is not None:
             self.on_beam(beam)
+        if self.live is not None:
+            self.live.beam(beam)
         return beam
 
     def _summary(self, value: Value) -> dict[str, Any]:
@@ -483,6 +488,8 @@ class CellExecutor:
         finally:
             self._mode, self._quiet = saved
             self._step = 0
+            if self.live is not None:
+                self.live.loop_done()
         met = fusion.pop("condition_met")
         result = {
             "iterations": fusion.pop("iterations"),
@@ -515,13 +522,17 @@ class CellExecutor:
         if self.progress and count >= PROGRESS_MIN_ITERATIONS:
             from tqdm.auto import tqdm
 
-            desc = f"⟲ {count}" if loop.until is None else f"⟲ until (max {count})"
-            steps = tqdm(steps, desc=desc, leave=False)
+            steps = tqdm(steps, desc=_loop_label(loop, count), leave=False)
+        label = _loop_label(loop, count)
+        if self.live is not None:
+            self.live.progress(label, 0, count, fused=False)
         for k in steps:
             self._step = k
             for stmt in loop.body:
                 self.statement(stmt)
             iterations = k + 1
+            if self.live is not None:
+                self.live.progress(label, iterations, count, fused=False)
             tracker.observe(
                 k,
                 {n: self.memory.bindings[n].value for n in body_names if n in self.memory.bindings},
@@ -567,7 +578,7 @@ class CellExecutor:
                 **bound,
             )
             inputs = {n: self._fused_input(n) for n in compiled.inputs}
-            out = compiled(inputs)
+            out = compiled(inputs, progress=self._loop_progress(loop, count))
         except NotFusable as err:
             return {"fused": False, "why_not": err.reason}
         self._register(compiled.body)
@@ -582,6 +593,15 @@ class CellExecutor:
                 self._bind(name, Value(kind_of_data(data), data=data, path="wave"), exprs[name], defined=False)
         fusion.update(iterations=out.iterations, condition_met=out.condition_met, attractor=out.attractor)
         return fusion
+
+    def _loop_progress(self, loop: ir.PLoop, count: int) -> Callable[[int], None] | None:
+        """The progress callback a fused loop reports to while it runs (None without a live feed)."""
+        live = self.live
+        if live is None:
+            return None
+        label = _loop_label(loop, count)
+        live.progress(label, 0, count, fused=True)
+        return lambda done: live.progress(label, done, count, fused=True)
 
     def _fusion_off(self, precisions: dict[str, str]) -> str | None:
         """Why the fused path is off in this cell, or None."""
@@ -1260,6 +1280,10 @@ def _is_function(fname: str) -> bool:
     from .builtins import NUMERIC_BUILTINS
 
     return fname in NUMERIC_BUILTINS or fname in _symbolic_builtins() or fname in INSTRUCTIONS
+
+
+def _loop_label(loop: ir.PLoop, count: int) -> str:
+    return f"⟲ {count}" if loop.until is None else f"⟲ until (max {count})"
 
 
 def _assigned_names(body: tuple[ir.PStatement, ...]) -> list[str]:

@@ -107,6 +107,8 @@ class Lab:
         self._cell_qscores: dict[str, dict[str, float]] = {}
         #: Progress bars (tqdm) for long Python-side loops; the CLI turns them off with --quiet and --json.
         self.progress = True
+        #: Seconds between live HUD updates while a cell runs (when something follows the bus).
+        self.live_interval_s = 0.1
         self._kg: Any = None
 
     @property
@@ -315,6 +317,9 @@ class Lab:
     ) -> Run:
         snapshot = _snapshot(memory)
         from ..photon.adapter import codex_to_photon_ast
+        from .live import live_feed
+
+        live = live_feed(self.bus, memory.container_id, run_id, self.live_interval_s)
 
         executor = CellExecutor(
             memory,
@@ -331,12 +336,15 @@ class Lab:
             sym_cache=self._sym_cache,
             programs=self._programs,
             progress=self.progress,
+            live=live,
             source=source,
             rules=self.rules,
         )
         try:
             with record_execution_metrics("execute", bus=self.bus, **tags):
                 result = executor.run(codex_to_photon_ast(tree))
+                if live is not None:
+                    live.close()
                 result.beams.insert(0, self._admission_beam(admission, memory, run_id, cell))
                 values = {
                     name: v if isinstance(v, Vetoed) else executor.materialize(v) for name, v in result.values.items()
@@ -348,6 +356,8 @@ class Lab:
                 if result.links:
                     self.store.persist_entanglement_links(result.links)
         except Exception as err:
+            if live is not None:
+                live.close()
             _restore(memory, snapshot)
             self._persist_error(err, run_id, cell, memory.container_id, code)
             self._report(memory.container_id, cell, failed_cell_report(err))

@@ -39,6 +39,11 @@ class MetricsBus:
 
         return unsubscribe
 
+    def wants(self, type_: str) -> bool:
+        """Whether any subscriber receives events of this type (producers of costly events check first)."""
+        with self._lock:
+            return any(types is None or type_ in types for _, types in self._subscribers)
+
     def publish(self, event: dict[str, Any]) -> None:
         """Deliver an event to every matching subscriber; a failing subscriber does not stop the others."""
         with self._lock:

@@ -21,7 +21,7 @@ from ..errors import CodexNameError
 from .metrics import BUS, MetricsBus
 from .run import describe_value
 
-__all__ = ["build_qfc_updates", "broadcast_qfc_update", "save_qfc", "load_qfc", "qfc_id_for"]
+__all__ = ["timeline_rows", "build_qfc_updates", "broadcast_qfc_update", "save_qfc", "load_qfc", "qfc_id_for"]
 
 
 def qfc_id_for(run_id: str) -> str:
@@ -33,7 +33,8 @@ def _envelope(container_id: str, kind: str, body: Mapping[str, Any]) -> QfcUpdat
     return QfcUpdate(source=f"container::{container_id}", payload={"kind": kind, **body})
 
 
-def _timeline(beams: Iterable[BeamEvent]) -> list[dict[str, Any]]:
+def timeline_rows(beams: Iterable[BeamEvent]) -> list[dict[str, Any]]:
+    """One compact row per beam for the `qpu_beam_timeline` payload."""
     return [
         {
             "beam_id": b.beam_id,
@@ -93,7 +94,7 @@ def build_qfc_updates(
                 "qscore_min": min(qscores) if qscores else None,
             },
         ),
-        _envelope(cid, "qpu_beam_timeline", {"run_id": run.run_id, "beams": _timeline(beams)}),
+        _envelope(cid, "qpu_beam_timeline", {"run_id": run.run_id, "beams": timeline_rows(beams)}),
         _envelope(
             cid,
             "qpu_beam_lineage",

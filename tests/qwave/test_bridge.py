@@ -284,6 +284,23 @@ def test_heat_loop_equals_a_python_loop() -> None:
     close(result.values["ψ"], reference)
 
 
+def test_a_watched_fused_loop_reports_progress_and_computes_the_same() -> None:
+    lp = loop("⟲ 40 { ψ = ψ + 0.001*Δψ }")
+    psi = gaussian(G2)
+    compiled = compile_loop(body(lp), ["ψ"], G2, count=40)
+    seen: list[int] = []
+    watched = compiled({"ψ": psi}, progress=seen.append, every=10)
+    plain = compiled({"ψ": psi})
+    assert sorted(seen) == [10, 20, 30, 40]
+    assert watched.iterations == plain.iterations == 40
+    close(watched.values["ψ"], plain.values["ψ"])
+    until = loop("⟲ until a > 1.99 max 100 { a = 0.5*a + 1 }")
+    counts: list[int] = []
+    compiled_until = compile_loop(body(until), ["a"], G2, until=until.until, max_iter=100)
+    result = compiled_until({"a": 0.0}, progress=counts.append, every=3)
+    assert result.iterations == 8 and sorted(counts) == [3, 6]
+
+
 def test_constants_are_arguments_not_baked_in() -> None:
     lp = loop("⟲ 3 { ψ = ψ + dt*Δψ }")
     psi = gaussian(G2)
