@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint bench schemas clean notebooks
+.PHONY: demo test lint bench schemas clean notebooks hud-bundle
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,21 @@ $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[test,bench]"
 	@touch $@ $(VENV)/.stamp-core
 
+# The HUD's Plotly bundle (codexlab/hud/static/plotly.js): npm registry packages pinned in
+# widgets/package-lock.json, bundled once by esbuild. Needs node/npm; without them the HUD draws SVG.
+HUD_BUNDLE := codexlab/hud/static/plotly.js
+$(HUD_BUNDLE): widgets/package.json widgets/package-lock.json widgets/src/plotly.js
+	@if command -v npm >/dev/null; then \
+	  cd widgets && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
+	else echo "npm not found: the HUD will draw its charts as SVG (install node and run make hud-bundle for Plotly)"; fi
+
+hud-bundle: $(HUD_BUNDLE)
+
 demo: $(VENV)/.stamp-core
 	$(BIN)/codexlab run data/scrolls/tour.codex
 	$(BIN)/codexlab run data/scrolls/spe.codex --flag SPE_AUTO_FUSE=1
 
-test: $(VENV)/.stamp-test
+test: $(VENV)/.stamp-test $(HUD_BUNDLE)
 	$(BIN)/ruff check codexlab tests benchmarks scripts
 	$(BIN)/python -m pytest -n 2 -q tests
 	$(BIN)/python -m pytest --nbval -p no:cacheprovider -q notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import shlex
 import textwrap
 from typing import Any, NoReturn
@@ -203,10 +204,18 @@ class CodexMagic(Magics):
             directives.append(f"@seed {args.seed}")
         code = "\n".join([*directives, cell]) if directives else cell
         self.hud_requested = self.hud_wanted(args.no_hud)
+        container = _cell_container(cell) or args.container or self.container
+        live = self._live_hud(container) if self.hud_requested and not args.json else None
         try:
             run = self.lab.run(code, container=args.container or self.container, profile=args.profile or None)
         except CodexError as err:
+            if live is not None:
+                live.close()
             raise CodexCellError(str(err), err, line_offset=len(directives)) from err
+        except BaseException:
+            if live is not None:
+                live.close()
+            raise
         self.last_run = run
         self._bind(run)
         if args.json:
@@ -214,13 +223,28 @@ class CodexMagic(Magics):
 
             print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
             return None
-        if self.hud_requested and importlib.util.find_spec("anywidget") is not None:
+        if live is not None:
+            live.unfollow()
+            live.update(run)
+        elif self.hud_requested and importlib.util.find_spec("anywidget") is not None:
             from IPython.display import display
 
             from .hud import Hud
 
             display(Hud(self.lab, run.container_id).update(run))
         return run
+
+    def _live_hud(self, container: str) -> Any:
+        """In a Jupyter frontend: a HUD shown before the cell runs, following the bus until it ends."""
+        if not _widget_frontend(self.shell):
+            return None
+        from IPython.display import display
+
+        from .hud import Hud
+
+        hud = Hud(self.lab, container).follow()
+        display(hud)
+        return hud
 
     def _bind(self, run: Any) -> None:
         """Push the run's values into the user namespace; unbind and report vetoed names."""
@@ -325,6 +349,12 @@ def load_ipython_extension(ipython: Any) -> None:
     if isinstance(ipython.magics_manager.registry.get("CodexMagic"), CodexMagic):
         return
     ipython.register_magics(CodexMagic(ipython))
+
+
+def _cell_container(cell: str) -> str | None:
+    """The container an `@container NAME` line of the cell selects, if any."""
+    match = re.search(r"^\s*@container\s+(\S+)", cell, re.MULTILINE)
+    return match.group(1) if match else None
 
 
 def _widget_frontend(shell: Any) -> bool:

@@ -189,3 +189,36 @@ def test_load_ext_codexlab_is_the_documented_spelling(ip: InteractiveShell) -> N
     ip.run_line_magic("load_ext", "codexlab")
     assert magic(ip) is before
     assert "codex" in ip.magics_manager.magics["cell"]
+
+
+def test_in_a_widget_frontend_the_hud_is_shown_before_the_cell_runs_and_follows_it(
+    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("anywidget")
+    import IPython.display
+
+    from codexlab import magics
+    from codexlab.hud import Hud
+
+    shown: list[Any] = []
+    monkeypatch.setattr(magics, "_widget_frontend", lambda shell: True)
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    m = magic(ip)
+    m.lab.live_interval_s = 0.0
+    seen: list[bool] = []
+    original_follow = Hud.follow
+
+    def follow(self: Hud) -> Hud:  # record the panels' `live` flag as the HUD sees each update
+        self.observe(lambda change: seen.append(change["new"]["live"]), names="panels")
+        return original_follow(self)
+
+    monkeypatch.setattr(Hud, "follow", follow)
+    cell = "%%codex -c livehud\n@grid x:-1..1:16\nu := exp(-x^2)\n⟲ until ‖u - v‖ < 1e-30 max 20 { v = u; u = relax(u) }\n"
+    run = ip.run_cell(cell).result
+    (hud,) = shown
+    assert isinstance(hud, Hud) and True in seen and seen[-1] is False
+    assert hud.panels["run_id"] == run.run_id and [b["id"] for b in hud.panels["timeline"]] == run.beam_ids
+    assert hud._unsubscribe is None  # it stopped following when the cell ended
+    shown.clear()
+    failed = ip.run_cell("%%codex -c livehud\nA = x +* 1\n")
+    assert isinstance(failed.error_in_exec, CodexCellError) and shown and shown[0].comm is None  # closed

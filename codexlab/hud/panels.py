@@ -102,6 +102,10 @@ class Panels:
         self.precision: dict[str, Any] = {}
         self.mutations: list[dict[str, Any]] = []
         self.history: dict[str, dict[str, Any]] = {}
+        #: True while the run is executing (only live timeline envelopes seen so far).
+        self.live = False
+        #: The running loop's `{label, done, total, fused}`, or None.
+        self.progress: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------------------------- folding
 
@@ -132,6 +136,7 @@ class Panels:
         self.timeline, self.vetoes, self.costs, self.entanglement = [], [], [], []
         self.lineage = {"nodes": [], "edges": [], "dropped": 0}
         self.precision = {}
+        self.live, self.progress = False, None
 
     def _run_row(self) -> dict[str, Any]:
         row = self.history.pop(self.run_id, None) or {"run_id": self.run_id}
@@ -164,22 +169,42 @@ class Panels:
 
     def _on_qpu_beam_timeline(self, p: Mapping[str, Any]) -> None:
         beams = list(p.get("beams") or [])
-        self.timeline = [
-            {
-                "id": _text(b.get("beam_id"), 200),
-                "stage": _text(b.get("stage"), 24),
-                "token": _text(b.get("token"), 40),
-                "ts": _text(b.get("timestamp"), 40),
-                "ms": _num(b.get("duration_ms")),
-                "q": _num(b.get("qscore")),
-                "drift": _num(b.get("drift")),
-                "verdict": _text(b.get("verdict"), 16) or None,
-            }
-            for b in beams[-MAX_BEAMS:]
-        ]
+        if p.get("live"):
+            self._live_timeline(beams, p.get("progress"))
+            return
+        self.live, self.progress = False, None
+        self.timeline = [self._row(b) for b in beams[-MAX_BEAMS:]]
         drifts = [d for d in (_num(b.get("drift")) for b in beams) if d is not None]
         self._run_row()["drift_max"] = max(drifts) if drifts else None
         self.costs = self._costs(beams)
+
+    def _live_timeline(self, beams: list[Mapping[str, Any]], progress: Any) -> None:
+        """A running cell's envelope: append its new beams, show its loop progress (committed ones replace)."""
+        self.live = True
+        self.timeline = (self.timeline + [self._row(b) for b in beams])[-MAX_BEAMS:]
+        if isinstance(progress, Mapping):
+            total = int(progress.get("total") or 0)
+            self.progress = {
+                "label": _text(progress.get("label"), 40),
+                "done": max(0, min(int(progress.get("done") or 0), total)),
+                "total": total,
+                "fused": bool(progress.get("fused")),
+            }
+        else:
+            self.progress = None
+
+    @staticmethod
+    def _row(b: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "id": _text(b.get("beam_id"), 200),
+            "stage": _text(b.get("stage"), 24),
+            "token": _text(b.get("token"), 40),
+            "ts": _text(b.get("timestamp"), 40),
+            "ms": _num(b.get("duration_ms")),
+            "q": _num(b.get("qscore")),
+            "drift": _num(b.get("drift")),
+            "verdict": _text(b.get("verdict"), 16) or None,
+        }
 
     @staticmethod
     def _costs(beams: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -271,6 +296,8 @@ class Panels:
             "mutations": self.mutations,
             "costs": self.costs,
             "precision": self.precision,
+            "live": self.live,
+            "progress": self.progress,
         }
 
 

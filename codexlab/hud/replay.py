@@ -17,7 +17,7 @@ import anywidget
 import numpy as np
 import traitlets
 
-__all__ = ["MAX_SIDE", "ReplayWidget", "downsample", "field_heatmap", "quantize", "replay_html"]
+__all__ = ["MAX_SIDE", "ReplayWidget", "downsample", "field_heatmap", "quantize", "replay_html", "replay_state"]
 
 _STATIC = Path(__file__).parent / "static"
 
@@ -109,6 +109,66 @@ def _float(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def replay_state(lab: Any, ref: str, n: int = 10) -> dict[str, Any]:
+    """The replay of an eid or a run (`lab.replay(ref, n)`) as compact JSON: `{ref, steps, fields}`.
+
+    One step per beam, oldest first, with its entanglement membership; one heatmap per distinct vault
+    snapshot (`field_heatmap`), or `{"error": …}` when the snapshot cannot be read.
+    """
+    beams = lab.replay(ref, n=n)
+    members = _members(lab, {b.beam_id for b in beams})
+    fields: dict[str, Any] = {}
+    steps = []
+    for i, b in enumerate(beams):
+        result = b.result or {}
+        vault_ref = result.get("vault_ref")
+        vault_ref = vault_ref if isinstance(vault_ref, str) and vault_ref else None
+        if vault_ref is not None and vault_ref not in fields:
+            fields[vault_ref] = _field(lab, vault_ref)
+        member_of = members.get(b.beam_id, [])
+        role = result.get("role") or next((r for _, r in member_of if r), None)
+        steps.append(
+            {
+                "index": i,
+                "beam_id": b.beam_id,
+                "stage": str(b.stage),
+                "token": b.token,
+                "timestamp": str(b.timestamp),
+                "eid": b.eid,
+                "entangled": bool(b.eid) or bool(member_of),
+                "member_of": sorted({e for e, _ in member_of}),
+                "role": str(role) if role else None,
+                "qscore": _float(b.qscore),
+                "verdict": b.verdict,
+                "name": result.get("name") if isinstance(result.get("name"), str) else None,
+                "vault_ref": vault_ref,
+                "has_field": "data" in (fields.get(vault_ref or "") or {}),
+            }
+        )
+    return {"ref": str(ref), "steps": steps, "fields": {k: v for k, v in fields.items() if v is not None}}
+
+
+def _field(lab: Any, vault_ref: str) -> dict[str, Any] | None:
+    try:
+        data = lab.vault.load(vault_ref)
+    except Exception as err:  # a pruned or missing snapshot: the step shows why, the widget still works
+        return {"error": str(err)[:200]}
+    return field_heatmap(data)
+
+
+def _members(lab: Any, beam_ids: set[str]) -> dict[str, list[tuple[str, str | None]]]:
+    """Entanglement-member rows (eid, role) of these beams, from the store's `entanglement_members`."""
+    try:
+        rows = lab.store.frame("entanglement_members").to_dicts()
+    except Exception:  # a store without the table: membership comes from `eid` alone
+        return {}
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for row in rows:
+        if row.get("beam_id") in beam_ids:
+            out.setdefault(row["beam_id"], []).append((row.get("eid"), row.get("role")))
+    return out
+
+
 class ReplayWidget(anywidget.AnyWidget):
     """Replay the newest `n` beams of an eid or a run id (oldest first), one step per beam.
 
@@ -116,8 +176,9 @@ class ReplayWidget(anywidget.AnyWidget):
     `playing`, which advances `step` every `interval_ms` in the frontend and stops at the last step.
     """
 
-    _esm = _STATIC / "replay.js"
+    _esm = _STATIC / "hud.js"
     _css = _STATIC / "hud.css"
+    view = traitlets.Unicode("replay").tag(sync=True)
     ref = traitlets.Unicode("").tag(sync=True)
     steps = traitlets.List().tag(sync=True)
     fields = traitlets.Dict().tag(sync=True)
@@ -126,7 +187,10 @@ class ReplayWidget(anywidget.AnyWidget):
     interval_ms = traitlets.Int(800).tag(sync=True)
 
     def __init__(self, lab: Any, ref: str, n: int = 10, **kwargs: Any) -> None:
+        from .library import plotly_library
+
         super().__init__(**kwargs)
+        self._plotly = plotly_library()
         self._lab = lab
         self._n = int(n)
         self.ref = str(ref)
@@ -139,61 +203,13 @@ class ReplayWidget(anywidget.AnyWidget):
 
     def refresh(self) -> ReplayWidget:
         """Read the replay again (`lab.replay(ref, n)`) and rebuild the steps and heatmaps."""
-        beams = self._lab.replay(self.ref, n=self._n)
-        members = self._members({b.beam_id for b in beams})
-        fields: dict[str, Any] = {}
-        steps = []
-        for i, b in enumerate(beams):
-            result = b.result or {}
-            vault_ref = result.get("vault_ref")
-            vault_ref = vault_ref if isinstance(vault_ref, str) and vault_ref else None
-            if vault_ref is not None and vault_ref not in fields:
-                fields[vault_ref] = self._field(vault_ref)
-            member_of = members.get(b.beam_id, [])
-            role = result.get("role") or next((r for _, r in member_of if r), None)
-            steps.append(
-                {
-                    "index": i,
-                    "beam_id": b.beam_id,
-                    "stage": str(b.stage),
-                    "token": b.token,
-                    "timestamp": str(b.timestamp),
-                    "eid": b.eid,
-                    "entangled": bool(b.eid) or bool(member_of),
-                    "member_of": sorted({e for e, _ in member_of}),
-                    "role": str(role) if role else None,
-                    "qscore": _float(b.qscore),
-                    "verdict": b.verdict,
-                    "name": result.get("name") if isinstance(result.get("name"), str) else None,
-                    "vault_ref": vault_ref,
-                    "has_field": "data" in (fields.get(vault_ref or "") or {}),
-                }
-            )
+        state = replay_state(self._lab, self.ref, self._n)
         with self.hold_sync():
             self.playing = False
-            self.fields = {k: v for k, v in fields.items() if v is not None}
-            self.steps = steps
-            self.step = min(self.step, max(0, len(steps) - 1))
+            self.fields = state["fields"]
+            self.steps = state["steps"]
+            self.step = min(self.step, max(0, len(self.steps) - 1))
         return self
-
-    def _field(self, vault_ref: str) -> dict[str, Any] | None:
-        try:
-            data = self._lab.vault.load(vault_ref)
-        except Exception as err:  # a pruned or missing snapshot: the step shows why, the widget still works
-            return {"error": str(err)[:200]}
-        return field_heatmap(data)
-
-    def _members(self, beam_ids: set[str]) -> dict[str, list[tuple[str, str | None]]]:
-        """Entanglement-member rows (eid, role) of these beams, from the store's `entanglement_members`."""
-        try:
-            rows = self._lab.store.frame("entanglement_members").to_dicts()
-        except Exception:  # a store without the table: membership comes from `eid` alone
-            return {}
-        out: dict[str, list[tuple[str, str | None]]] = {}
-        for row in rows:
-            if row.get("beam_id") in beam_ids:
-                out.setdefault(row["beam_id"], []).append((row.get("eid"), row.get("role")))
-        return out
 
     # ------------------------------------------------------------------------------------- moving
 

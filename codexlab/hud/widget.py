@@ -1,5 +1,6 @@
 """`Hud`: one anywidget with internal panels (timeline, lineage DAG, entanglement, SQI/drift, vetoes,
-mutations, cost per opcode, precision heatmap), fed by a run's QFC payloads or live from the Lab's bus."""
+mutations, cost per opcode, precision heatmap, replay of the clicked beam), fed by a run's QFC payloads or
+live from the Lab's bus (executed beams and loop progress while a cell runs)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import anywidget
 import traitlets
 
 from .panels import Panels, mutation_rows, panels_html
+from .replay import replay_state
 
 __all__ = ["Hud"]
 
@@ -26,10 +28,20 @@ class Hud(anywidget.AnyWidget):
 
     _esm = _STATIC / "hud.js"
     _css = _STATIC / "hud.css"
+    view = traitlets.Unicode("hud").tag(sync=True)
     panels = traitlets.Dict().tag(sync=True)
+    #: The beam clicked in the timeline (set by the frontend or `select()`); the replay panel follows it.
+    selected = traitlets.Unicode("").tag(sync=True)
+    #: The replay of the selected beam's eid (or of its run): `replay_state(...)` plus `selected`, `step`.
+    replay = traitlets.Dict().tag(sync=True)
+    #: Beams shown in the replay panel.
+    replay_n = traitlets.Int(20)
 
     def __init__(self, lab: Any, container: str | None = None, **kwargs: Any) -> None:
+        from .library import plotly_library
+
         super().__init__(**kwargs)
+        self._plotly = plotly_library()
         self._lab = lab
         self._container = container
         self._state = Panels(container)
@@ -93,6 +105,28 @@ class Hud(anywidget.AnyWidget):
         cid = self._container or container
         if cid:
             self._state.mutations = mutation_rows(self._lab.mutations(cid))
+
+    # ------------------------------------------------------------------------------------- replay
+
+    def select(self, beam_id: str) -> Hud:
+        """Select a beam (as a click in the timeline does): the replay panel shows its eid or its run."""
+        self.selected = str(beam_id)
+        return self
+
+    @traitlets.observe("selected")
+    def _on_selected(self, change: dict[str, Any]) -> None:
+        beam_id = change["new"]
+        if not beam_id:
+            self.replay = {}
+            return
+        beam = self._lab.store.get_beam(beam_id)
+        if beam is None:
+            self.replay = {"ref": beam_id, "steps": [], "fields": {}, "selected": beam_id, "error": "unknown beam"}
+            return
+        state = replay_state(self._lab, beam.eid or beam.sheet_run_id, self.replay_n)
+        ids = [s["beam_id"] for s in state["steps"]]
+        step = ids.index(beam_id) if beam_id in ids else max(0, len(ids) - 1)
+        self.replay = {**state, "selected": beam_id, "step": step}
 
     # ------------------------------------------------------------------------------------- display
 

@@ -121,3 +121,63 @@ def test_a_profiled_run_has_a_precision_heatmap(lab) -> None:
     assert precision["ops"] == ["Δ"] and "fp32" in precision["formats"]
     fp32 = next(c for c in precision["cells"] if c["format"] == "fp32")
     assert fp32["rel_err"] is not None and 0 < fp32["rel_err"] < 1e-3
+
+
+LOOP = GRID + "u := gaussian(x, y, σ=0.3)\n⟲ until ‖u - v‖ < 1e-30 max 40 { v = u; u = relax(u) }\n"
+
+
+def test_a_following_hud_shows_a_running_loop_then_the_committed_run(lab) -> None:
+    lab.live_interval_s = 0.0
+    hud = Hud(lab, "loop").follow()
+    snapshots: list[dict] = []
+    hud.observe(lambda change: snapshots.append(json.loads(json.dumps(change["new"]))), names="panels")
+    run = lab.run(LOOP, "loop")
+    hud.close()
+    live = [p for p in snapshots if p["live"]]
+    assert live and not snapshots[-1]["live"] and snapshots[-1]["progress"] is None
+    done = [p["progress"]["done"] for p in live if p["progress"]]
+    loop = next(b for b in run.beams if b.stage == "loop")
+    assert done[0] == 0 and done[-1] == loop.result["iterations"] and done == sorted(done)
+    timelines = {json.dumps([b["id"] for b in p["timeline"]]) for p in live}
+    assert len(timelines) >= 2  # beams were added while the cell ran
+    assert [b["id"] for b in snapshots[-1]["timeline"]] == run.beam_ids
+
+
+def test_selecting_a_beam_replays_its_eid_or_its_run(lab) -> None:
+    run = lab.run(
+        GRID + "@seed 3\na := gaussian(x, y, x0=-0.5, σ=0.1)\nb := gaussian(x, y, x0=0.5, σ=0.1)\nP = a ↔ b\n", "r"
+    )
+    hud = Hud(lab, "r").update(run)
+    member = next(b for b in run.beams if b.eid)
+    hud.select(member.beam_id)
+    replay = hud.replay
+    assert replay["ref"] == member.eid and replay["selected"] == member.beam_id
+    assert replay["steps"][replay["step"]]["beam_id"] == member.beam_id
+    assert [s["beam_id"] for s in replay["steps"]] == [b.beam_id for b in lab.replay(member.eid, n=hud.replay_n)]
+    plain = next(b for b in run.beams if not b.eid and b.stage == "ingest")
+    hud.select(plain.beam_id)
+    assert hud.replay["ref"] == run.ghx_id
+    assert hud.replay["steps"][hud.replay["step"]]["beam_id"] == plain.beam_id
+    hud.select("no-such-beam")
+    assert hud.replay["steps"] == [] and hud.replay["error"] == "unknown beam"
+    hud.select("")
+    assert hud.replay == {}
+    hud.close()
+
+
+def test_plotly_is_one_library_widget_per_session(monkeypatch, tmp_path) -> None:
+    from codexlab.hud import library
+
+    bundle = tmp_path / "plotly.js"
+    bundle.write_text("export default { initialize() {} };\n")
+    monkeypatch.setattr(library, "BUNDLE", bundle)
+    monkeypatch.setattr(library, "_INSTANCE", [])
+    monkeypatch.setattr(library.PlotlyLibrary, "_esm", bundle)
+    first, second = library.plotly_library(), library.plotly_library()
+    assert first is second and isinstance(first, library.PlotlyLibrary)
+    first.close()
+    third = library.plotly_library()
+    assert third is not first  # a closed model is replaced
+    third.close()
+    monkeypatch.setattr(library, "BUNDLE", tmp_path / "missing.js")
+    assert library.plotly_library() is None
