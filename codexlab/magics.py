@@ -269,7 +269,9 @@ class CodexMagic(Magics):
         """Inspect and configure the session's Lab.
 
         %codex flags [NAME=VALUE ...]   show the feature flags; with NAME=VALUE, set them for this session
-        %codex replay REF [-n N]        the newest N beams (default 10) of an eid or a run's GHX id
+        %codex last                     the Run of the last %%codex cell (e.g. `run = %codex last`)
+        %codex replay [REF] [-n N]      the newest N beams (default 10) of an eid or a run's GHX id
+                                        (no REF: the last cell's first eid, else its run)
         %codex kg "SPARQL"              run SPARQL over the knowledge graph; returns a polars DataFrame
         %codex status [CONTAINER]       CLOSED, OPEN or DRIFTING for a container (default: CodexMagic.container)
         %codex lineage BEAM             the ancestors of a beam, oldest first
@@ -277,6 +279,7 @@ class CodexMagic(Magics):
         command, _, rest = line.strip().partition(" ")
         handlers = {
             "flags": self._flags,
+            "last": self._last,
             "replay": self._replay,
             "kg": self._kg,
             "status": self._status,
@@ -302,11 +305,21 @@ class CodexMagic(Magics):
             self._recreate_lab(merged)
         print(format_flags_table(self.lab.flags))
 
+    def _last(self, rest: str) -> Any:
+        if rest.strip():
+            raise CodexCellError(f"%codex last: takes no arguments, got `{rest.strip()}`.")
+        if self.last_run is None:
+            raise CodexCellError("%codex last: no %%codex cell has run in this session yet.")
+        return self.last_run
+
     def _replay(self, rest: str) -> None:
         parser = _ArgParser(prog="%codex replay", add_help=False)
-        parser.add_argument("ref")
+        parser.add_argument("ref", nargs="?", default=None)
         parser.add_argument("-n", type=int, default=10)
         args = parser.parse_args(_words(rest))
+        if args.ref is None:
+            last = self._last("")
+            args.ref = last.eids[0] if last.eids else last.ghx_id
         beams = self.lab.replay(args.ref, n=args.n)
         if not beams:
             print(f"no beams for `{args.ref}`")

@@ -137,7 +137,19 @@ def test_line_magics(ip: InteractiveShell, veto_run: tuple[Any, str], capsys: py
 
     result = ip.run_cell("%codex nonsense")
     assert isinstance(result.error_in_exec, CodexCellError)
-    assert "flags, replay, kg, status, lineage" in str(capsys.readouterr().out)
+    assert "flags, last, replay, kg, status, lineage" in str(capsys.readouterr().out)
+
+
+def test_last_and_replay_without_a_reference(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    cell = "%%codex --seed 1\n@grid x:-1..1:16\na := exp(-(x-0.5)^2)\nb := exp(-(x+0.5)^2)\nP = a ↔ b\n"
+    run = ip.run_cell(cell).result
+    assert ip.run_line_magic("codex", "last") is run and run.eids
+    capsys.readouterr()
+    ip.run_cell("%codex replay -n 50")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(run.eids[0] in line for line in lines)  # the last cell's first eid
+    assert len(lines) == len(magic(ip).lab.replay(run.eids[0], n=50))
+    assert isinstance(ip.run_cell("%codex last now").error_in_exec, CodexCellError)
 
 
 def test_flags_show_and_set(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
