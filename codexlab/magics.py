@@ -137,6 +137,8 @@ class CodexMagic(Magics):
         self.hud_requested = False
         #: The last `Run` of a %%codex cell in this session.
         self.last_run: Any = None
+        #: The newest live HUD per container; the next one continues its SQI/drift history.
+        self._huds: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------------- Lab
 
@@ -210,11 +212,11 @@ class CodexMagic(Magics):
             run = self.lab.run(code, container=args.container or self.container, profile=args.profile or None)
         except CodexError as err:
             if live is not None:
-                live.close()
+                live[0].close()
             raise CodexCellError(str(err), err, line_offset=len(directives)) from err
         except BaseException:
             if live is not None:
-                live.close()
+                live[0].close()
             raise
         self.last_run = run
         self._bind(run)
@@ -224,8 +226,9 @@ class CodexMagic(Magics):
             print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
             return None
         if live is not None:
-            live.unfollow()
-            live.update(run)
+            hud, handle = live
+            hud.unfollow()
+            handle.update(hud.update(run))  # the saved output (HTML fallback) shows the committed run
         elif self.hud_requested and importlib.util.find_spec("anywidget") is not None:
             from IPython.display import display
 
@@ -234,17 +237,17 @@ class CodexMagic(Magics):
             display(Hud(self.lab, run.container_id).update(run))
         return run
 
-    def _live_hud(self, container: str) -> Any:
-        """In a Jupyter frontend: a HUD shown before the cell runs, following the bus until it ends."""
+    def _live_hud(self, container: str) -> tuple[Any, Any] | None:
+        """In a Jupyter frontend: (HUD, display handle) — shown before the cell runs, following the bus."""
         if not _widget_frontend(self.shell):
             return None
         from IPython.display import display
 
         from .hud import Hud
 
-        hud = Hud(self.lab, container).follow()
-        display(hud)
-        return hud
+        hud = Hud(self.lab, container, history=self._huds.get(container)).follow()
+        self._huds[container] = hud
+        return hud, display(hud, display_id=True)
 
     def _bind(self, run: Any) -> None:
         """Push the run's values into the user namespace; unbind and report vetoed names."""

@@ -52,9 +52,11 @@ NOTEBOOKS["00_tour"] = [
     md("""
 # codexlab in ten cells
 
-CodexLang is a small glyph language for fields and operators (∇ ∇· Δ ⊕ ↔ ⧖ …). The `%%codex` cell magic
+CodexLang is a small glyph language for fields and operators (∇ ∇· Δ ⊕ ↔ ⧖ ⟲ …). The `%%codex` cell magic
 runs a cell through the whole pipeline — parse → Photon rewrite → schedule → exact or JAX evaluation →
-SoulLaw and SQI → beams in a store — and binds every assigned name in the notebook.
+SoulLaw and SQI → beams in a store — binds every assigned name in the notebook, and shows the **HUD**:
+beam timeline, lineage DAG, SQI and drift, SoulLaw vetoes, cost per opcode, mutations, and a replay of
+whichever beam you click.
 
 The first cell points `CODEXLAB_HOME` at a temporary folder, so this notebook never writes into the repository.
 """),
@@ -63,17 +65,12 @@ import os, tempfile, warnings
 os.environ["CODEXLAB_HOME"] = tempfile.mkdtemp(prefix="codexlab-nb-")
 warnings.filterwarnings("ignore")
 %load_ext codexlab
-%config CodexMagic.hud = False
-"""),
-    md("""
-`%config CodexMagic.hud = False` keeps this notebook's outputs plain text and HTML (it is also a
-regression test). Interactively, leave it on: each `%%codex` cell then shows the live HUD widget —
-beam timeline, lineage DAG, SQI and drift, SoulLaw vetoes, cost per opcode, mutations.
 """),
     md("""
 A Gaussian wave packet ψ, its Laplacian written as `∇·∇ψ` (Photon rewrites it to `Δψ`), a superposition,
-a seeded measurement and a goal. The cell shows the `Run`: each value's kind, shape and range, qscores,
-derivations, beam counts by stage and the ids that `lab.replay` resolves.
+an entangled pair, a seeded measurement and a goal. Below the cell: the live HUD (click a beam in its
+timeline to replay it) and the `Run` — each value's kind, shape and range, qscores, derivations and the
+ids that `lab.replay` resolves. (HUD cells carry the `nbval-ignore-output` tag: timings differ per run.)
 """),
     code("""
 %%codex --seed 7
@@ -82,18 +79,43 @@ derivations, beam counts by stage and the ids that `lab.replay` resolves.
 φ := gaussian(x, y, x0=0.3, σ=0.15)
 L = ∇·∇ψ
 S = ψ ⊕ φ
+P = ψ ↔ φ
 M = ⧖ψ
 ⟦ Goal | smooth : ‖∇ψ‖ < 40 ⟧
-"""),
+""", "nbval-ignore-output"),
     md("The names are ordinary Python objects now: fields are `xarray.DataArray`s on the grid."),
     code("""
+run = %codex last
 print(type(L).__name__, L.dims, L.shape, L.dtype)
 print("max |Δψ| =", round(float(abs(L).max()), 2))
+print("L:", run.derivations["L"])
 print("measured at", tuple(round(float(c), 4) for c in M.outcome), "with probability", round(float(M.probability), 5))
+"""),
+    md("""
+GHX replay of the last cell's entangled pair (its first eid): the newest beams, oldest first — in JupyterLab
+also a player that steps through them with each field's vault snapshot as a heatmap.
+"""),
+    code("""
+%codex replay -n 4
+"""),
+    md("""
+A `⟲` loop: 6000 explicit heat-equation steps, fused into one JAX `lax.fori_loop`. While it runs the HUD
+shows its progress, reported from inside the compiled loop.
+"""),
+    code("""
+%%codex
+@grid x:-1..1:256, y:-1..1:256
+u := gaussian(x, y, σ=0.2)
+⟲ 6000 { u = u + 0.00001*Δu }
+""", "nbval-ignore-output"),
+    md("A Gaussian of variance σ² spreads to σ² + 2t under ∂u/∂t = Δu, so its 2-D peak falls by σ²/(σ² + 2t):"),
+    code("""
+t, s2 = 6000 * 0.00001, 0.2**2
+print("peak after diffusion:", round(float(u.max()), 4), "· analytic:", round(s2 / (s2 + 2 * t), 4))
 """),
     md("SoulLaw guards every value. `log` of a field with zeros is not finite, so `Q` is vetoed and **not bound**:"),
     code("""
-%%codex
+%%codex --no-hud
 f0 := x - x
 Q = log(f0)
 """),
@@ -112,7 +134,7 @@ This cell carries the `raises-exception` tag.
 Next: `01_fields_and_operators`, `02_photon_derivations`, … in this folder.
 """),
     code("""
-%%codex
+%%codex --no-hud
 A = x +* 1
 """, "raises-exception"),
 ]

@@ -214,7 +214,17 @@ def test_in_a_widget_frontend_the_hud_is_shown_before_the_cell_runs_and_follows_
 
     shown: list[Any] = []
     monkeypatch.setattr(magics, "_widget_frontend", lambda shell: True)
-    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    updated: list[Any] = []
+
+    class Handle:
+        def update(self, obj: Any) -> None:
+            updated.append(obj)
+
+    def display(obj: Any, **kw: Any) -> Handle:
+        shown.append(obj)
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
     m = magic(ip)
     m.lab.live_interval_s = 0.0
     seen: list[bool] = []
@@ -228,6 +238,7 @@ def test_in_a_widget_frontend_the_hud_is_shown_before_the_cell_runs_and_follows_
     cell = "%%codex -c livehud\n@grid x:-1..1:16\nu := exp(-x^2)\n⟲ until ‖u - v‖ < 1e-30 max 20 { v = u; u = relax(u) }\n"
     run = ip.run_cell(cell).result
     (hud,) = shown
+    assert updated == [hud]  # the display was refreshed with the committed run
     assert isinstance(hud, Hud) and True in seen and seen[-1] is False
     assert hud.panels["run_id"] == run.run_id and [b["id"] for b in hud.panels["timeline"]] == run.beam_ids
     assert hud._unsubscribe is None  # it stopped following when the cell ended

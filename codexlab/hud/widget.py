@@ -37,7 +37,10 @@ class Hud(anywidget.AnyWidget):
     #: Beams shown in the replay panel.
     replay_n = traitlets.Int(20)
 
-    def __init__(self, lab: Any, container: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, lab: Any, container: str | None = None, history: Hud | None = None, **kwargs: Any
+    ) -> None:
+        """`history`: an earlier HUD of the same session whose SQI/drift run history this one continues."""
         from .library import plotly_library
 
         super().__init__(**kwargs)
@@ -45,6 +48,8 @@ class Hud(anywidget.AnyWidget):
         self._lab = lab
         self._container = container
         self._state = Panels(container)
+        if history is not None:
+            self._state.history = {k: dict(v) for k, v in history._state.history.items()}
         self._lock = threading.RLock()
         self._unsubscribe: Any = None
         self.panels = self._state.to_dict()

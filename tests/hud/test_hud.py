@@ -181,3 +181,13 @@ def test_plotly_is_one_library_widget_per_session(monkeypatch, tmp_path) -> None
     third.close()
     monkeypatch.setattr(library, "BUNDLE", tmp_path / "missing.js")
     assert library.plotly_library() is None
+
+
+def test_a_new_hud_can_continue_an_earlier_huds_run_history(lab) -> None:
+    first = Hud(lab, "h").update(lab.run(GRID + "ψ := gaussian(x, y, σ=0.2)\n", "h"))
+    run = lab.run("L = Δψ\n", "h")
+    second = Hud(lab, "h", history=first).update(run)
+    assert [r["run_id"] for r in second.panels["sqi"]] == [*[r["run_id"] for r in first.panels["sqi"]], run.run_id]
+    assert len(first.panels["sqi"]) == 1  # the earlier HUD is not changed
+    first.close()
+    second.close()

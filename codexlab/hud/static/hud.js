@@ -104,10 +104,12 @@ function timeline(parent, beams, selected, onPick) {
   const s = svg("svg", { class: "cx-timeline", width: labelW + barW + 120, height: beams.length * rowH + 4 });
   beams.forEach((b, i) => {
     const y = i * rowH + 2;
-    const g = svg("g", { "data-beam-id": b.id, class: b.id === selected ? "cx-selected" : "" });
+    const g = svg("g", { "data-beam-id": b.id, "data-stage": b.stage, class: b.id === selected ? "cx-selected" : "" });
     g.style.cursor = onPick ? "pointer" : "default";
     g.append(svg("title", {}, `${b.id}\n${b.stage} ${b.token} · ${fmt(b.ms)} ms · q ${fmt(b.q)} · ${b.verdict || ""}`));
-    if (b.id === selected) g.append(svg("rect", { x: 0, y: y - 1, width: labelW + barW + 118, height: rowH, fill: "rgba(76,120,168,0.18)" }));
+    // the whole row is the click target (a transparent background unless selected)
+    g.append(svg("rect", { x: 0, y: y - 1, width: labelW + barW + 118, height: rowH,
+      fill: b.id === selected ? "rgba(76,120,168,0.18)" : "transparent" }));
     g.append(svg("text", { x: 0, y: y + 10 }, `${b.stage} ${b.token}`.slice(0, 26)));
     const w = b.ms ? Math.max(2, (barW * b.ms) / maxMs) : 2;
     g.append(svg("rect", { x: labelW, y, width: w, height: rowH - 3, fill: color(b.stage),
@@ -367,8 +369,12 @@ function renderHud(root, model, state) {
   }
   const runs = p.sqi || [];
   const sq = section(root, "SQI / drift per run", runs.length, state);
-  chart(sq, (b) => sqiSvg(b, runs), (div, Plotly) => sqiPlot(div, Plotly, runs));
-  table(sq, ["run_id", "beams", "vetoes", "qscore_mean", "qscore_min", "drift_max"], runs.slice(-10));
+  if (runs.length) {
+    chart(sq, (b) => sqiSvg(b, runs), (div, Plotly) => sqiPlot(div, Plotly, runs));
+    table(sq, ["run_id", "beams", "vetoes", "qscore_mean", "qscore_min", "drift_max"], runs.slice(-10));
+  } else {
+    sq.append(el("div", { class: "cx-dim" }, "Scores appear when the run commits."));
+  }
   const vetoes = p.vetoes || [];
   if (vetoes.length) table(section(root, "SoulLaw vetoes", vetoes.length, state), ["name", "law", "reason"], vetoes, () => "cx-veto");
   dag(section(root, "Lineage", ((p.lineage || {}).nodes || []).length, state), p.lineage || {});
