@@ -34,8 +34,7 @@ $(HUD_BUNDLE): widgets/package.json widgets/package-lock.json widgets/src/plotly
 hud-bundle: $(HUD_BUNDLE)
 
 demo: $(VENV)/.stamp-core
-	$(BIN)/codexlab run data/scrolls/tour.codex
-	$(BIN)/codexlab run data/scrolls/spe.codex --flag SPE_AUTO_FUSE=1
+	$(BIN)/codexlab demo
 
 test: $(VENV)/.stamp-test $(HUD_BUNDLE)
 	$(BIN)/ruff check codexlab tests benchmarks scripts

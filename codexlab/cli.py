@@ -225,6 +225,28 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_qfc(args: argparse.Namespace) -> int:
+    from .runtime import Lab
+
+    lab = Lab(home=args.home)
+    updates = lab.qfc(args.qfc_id)
+    if args.json:
+        print(json.dumps([u.model_dump(mode="json") for u in updates], indent=2, ensure_ascii=False, default=str))
+        return 0
+    for u in updates:
+        body = {k: v for k, v in u.payload.items() if k != "kind"}
+        sizes = ", ".join(f"{k} {len(v)}" for k, v in body.items() if isinstance(v, (list, dict)))
+        print(f"{u.kind:22s} {u.source}  {sizes}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(args.home)
+    return 0
+
+
 def _cmd_lineage(args: argparse.Namespace) -> int:
     from .runtime import Lab
 
@@ -285,6 +307,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=10)
     p.add_argument("--home", default=None)
     p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("qfc", help="the QFC payloads (HUD/WebSocket envelopes) of a run")
+    p.add_argument("qfc_id", help="a `QFC id:` as `codexlab run` and `codexlab demo` print it")
+    p.add_argument("--json", action="store_true", help="print the envelopes as JSON")
+    p.add_argument("--home", default=None)
+    p.set_defaults(func=_cmd_qfc)
+
+    p = sub.add_parser("demo", help="the end-to-end demo: Photon → QWave → beams → SQI/SoulLaw → SPE → KG")
+    p.add_argument("--home", default=None, help="codexlab home (default $CODEXLAB_HOME or ./.codexlab)")
+    p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("lineage", help="ancestors or descendants of a beam")
     p.add_argument("beam")
