@@ -113,7 +113,8 @@ def run_demo(home: str | os.PathLike[str] | None = None, out: Callable[[str], No
     for m in mutations:
         verdict = "accepted" if m.accepted else "rejected"
         scores = "" if m.qscore_after is None else f", qscore {m.qscore_before:.3f} → {m.qscore_after:.3f}"
-        out(f"  mutation {m.mutation_id}: {m.metadata.reason} {verdict}, {m.original.glyph} → {m.mutated.glyph}{scores}")
+        change = f"{m.original.glyph} → {m.mutated.glyph}"
+        out(f"  mutation {m.mutation_id}: {m.metadata.reason} {verdict}, {change}{scores}")
     if not mutations:
         out("  no mutation was kept")
 

@@ -235,7 +235,8 @@ def test_in_a_widget_frontend_the_hud_is_shown_before_the_cell_runs_and_follows_
         return original_follow(self)
 
     monkeypatch.setattr(Hud, "follow", follow)
-    cell = "%%codex -c livehud\n@grid x:-1..1:16\nu := exp(-x^2)\n⟲ until ‖u - v‖ < 1e-30 max 20 { v = u; u = relax(u) }\n"
+    loop = "⟲ until ‖u - v‖ < 1e-30 max 20 { v = u; u = relax(u) }"
+    cell = f"%%codex -c livehud\n@grid x:-1..1:16\nu := exp(-x^2)\n{loop}\n"
     run = ip.run_cell(cell).result
     (hud,) = shown
     assert updated == [hud]  # the display was refreshed with the committed run

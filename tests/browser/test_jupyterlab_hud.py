@@ -130,7 +130,8 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start: {(base / 'server.log').read_text()[-2000:]}") from None
+                    tail = (base / "server.log").read_text()[-2000:]
+                    raise RuntimeError(f"JupyterLab did not start: {tail}") from None
                 time.sleep(0.3)
         yield url
     finally:

@@ -39,7 +39,8 @@ def _live_listener(lab: Lab) -> list[dict]:
 
 
 def _progress(events: list[dict]) -> list[tuple[int, int, bool]]:
-    return [(p["progress"]["done"], p["progress"]["total"], p["progress"]["fused"]) for p in events if p.get("progress")]
+    rows = [p["progress"] for p in events if p.get("progress")]
+    return [(r["done"], r["total"], r["fused"]) for r in rows]
 
 
 def test_a_python_loop_streams_progress_and_beams_before_the_run_commits(tmp_path) -> None:
