@@ -36,7 +36,11 @@ def test_run_qfc_id_resolves_to_one_envelope_per_kind(tmp_path) -> None:
     assert set(by["qpu_entanglement_map"]["map"]) == set(run.eids)
     assert by["qpu_sheet_metrics"]["beams"] == len(run.beams)
     assert "execute" in by["qpu_sheet_metrics"]["phases_ms"]
-    assert [QfcUpdate.model_validate(e).kind for e in seen] == kinds
+    # the bus saw the live timeline envelopes of the running cell, then exactly the stored ones
+    live = [e for e in seen if e["payload"].get("live")]
+    assert live and all(QfcUpdate.model_validate(e).kind == "qpu_beam_timeline" for e in live)
+    assert seen[: len(live)] == live
+    assert [QfcUpdate.model_validate(e).kind for e in seen[len(live) :]] == kinds
 
 
 def test_profiled_runs_carry_the_precision_profile(tmp_path) -> None:
