@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,5 +92,6 @@ def test_cells_with_auto_fuse_print_accepted_repairs_and_a_fusion(tmp_path, caps
     out = capsys.readouterr().out
     assert "6 cells" in out and "mutations of container spe:" in out
     assert "repair accepted" in out and "define_name" in out
-    assert "fusion accepted" in out and "fuse_" in out
+    # kept or dropped by its measured speedup (a timing; see test_fusion_runtime for the rule itself)
+    assert re.search(r"fusion (accepted|rejected) ∇ → • → \+ → fuse_[0-9a-f]+", out)
     assert main(["run", str(spe), "--home", str(tmp_path / "h2"), "--flag", "NOPE"]) == 2

@@ -41,8 +41,8 @@ def test_every_stage_of_the_pipeline_is_shown(demo) -> None:
     assert {"wave", "entangle", "collapse"} <= {b.stage for b in beams}
     assert lab.store.entanglement_map(result.ghx_id) and result.eids
     repairs = [m for m in result.mutations if m.metadata.reason == "repair" and m.accepted]
-    fusions = [m for m in result.mutations if m.metadata.reason == "fusion" and m.accepted]
-    assert repairs and fusions
+    fusions = [m for m in result.mutations if m.metadata.reason == "fusion"]  # kept if measured faster
+    assert repairs and len(fusions) == 1 and fusions[0].mutated.glyph.startswith("fuse_")
     assert all(m.qscore_after > m.qscore_before for m in repairs)
     graph = pyoxigraph.Store()
     graph.load(path=str(result.kg_file), format=pyoxigraph.RdfFormat.TURTLE)

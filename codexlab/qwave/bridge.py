@@ -787,8 +787,6 @@ class _LoopKernel:
 
             def advance(k: Any, state: dict[str, Any], trk: _Track) -> tuple[dict[str, Any], _Track]:
                 out = step(state, consts)
-                if report:
-                    lax.cond((k + 1) % every == 0, lambda: jax.debug.callback(_report_progress, k + 1), lambda: None)
                 new = {n: jnp.broadcast_to(out[n].astype(state[n].dtype), state[n].shape) for n in self.names}
                 if track and watch:
                     old_w, new_w = [state[n] for n in watch], [new[n] for n in watch]
@@ -801,8 +799,20 @@ class _LoopKernel:
                 return new, trk
 
             trk0 = _track_init(window, PROJECTIONS)
+            # With `report`, the loop runs in chunks of `every` iterations and reports after each chunk
+            # (the inner loop is the plain one, so XLA optimizes it exactly as without reporting).
             if until is None:
-                state, trk = lax.fori_loop(0, bound, lambda k, c: advance(k, *c), (state0, trk0))
+                if not report:
+                    state, trk = lax.fori_loop(0, bound, lambda k, c: advance(k, *c), (state0, trk0))
+                    return state, bound, jnp.array(True), trk
+
+                def chunk(c: Any, carry: tuple[Any, ...]) -> tuple[Any, ...]:
+                    stop = jnp.minimum((c + 1) * every, bound)
+                    carry = lax.fori_loop(c * every, stop, lambda k, s: advance(k, *s), carry)
+                    jax.debug.callback(_report_progress, stop)
+                    return carry
+
+                state, trk = lax.fori_loop(0, (bound + every - 1) // every, chunk, (state0, trk0))
                 return state, bound, jnp.array(True), trk
 
             def cond_fn(carry: tuple[Any, ...]) -> Any:
@@ -814,9 +824,22 @@ class _LoopKernel:
                 state, trk = advance(k, state, trk)
                 return state, trk, k + 1, condition(state, consts)
 
-            state, trk, k, met = lax.while_loop(
-                cond_fn, body_fn, (state0, trk0, jnp.zeros((), jnp.int32), jnp.array(False))
-            )
+            init_carry = (state0, trk0, jnp.zeros((), jnp.int32), jnp.array(False))
+            if not report:
+                state, trk, k, met = lax.while_loop(cond_fn, body_fn, init_carry)
+                return state, k, met, trk
+
+            def chunk_cond(carry: tuple[Any, ...]) -> Any:
+                return cond_fn(carry[0])
+
+            def chunk_body(carry: tuple[Any, ...]) -> tuple[Any, ...]:
+                inner, start = carry
+                stop = jnp.minimum(start + every, bound)
+                inner = lax.while_loop(lambda c: cond_fn(c) & (c[2] < stop), body_fn, inner)
+                jax.debug.callback(_report_progress, inner[2])
+                return inner, inner[2]
+
+            (state, trk, k, met), _ = lax.while_loop(chunk_cond, chunk_body, (init_carry, init_carry[2]))
             return state, k, met, trk
 
         self._jitted = jax.jit(run, static_argnums=4)
@@ -880,7 +903,7 @@ class CompiledLoop:
     ) -> LoopResult:
         """Run the loop from `inputs` (initial values and constants, raw arrays or numbers).
 
-        `progress(done)` is called from the running kernel every `every` iterations (default: 1/50 of
+        `progress(done)` is called from the running kernel every `every` iterations (default: 1/10 of
         the bound) — live progress for a loop that is a single XLA call.
         """
         spec = self._kernel.spec
@@ -892,7 +915,7 @@ class CompiledLoop:
         consts = {n: v for n, v in prepared.items() if n not in assigned}
         bound = self.count if self.count is not None else self.max_iter
         assert bound is not None
-        step = 0 if progress is None else max(1, every if every is not None else bound // 50)
+        step = 0 if progress is None else max(1, every if every is not None else bound // 10)
         try:
             if progress is None:
                 state, k, met, trk = self._kernel(init, consts, bound)
