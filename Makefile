@@ -26,7 +26,7 @@ $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 # The HUD's Plotly bundle (codexlab/hud/static/plotly.js): npm registry packages pinned in
 # widgets/package-lock.json, bundled once by esbuild. Needs node/npm; without them the HUD draws SVG.
 HUD_BUNDLE := codexlab/hud/static/plotly.js
-$(HUD_BUNDLE): widgets/package.json widgets/package-lock.json widgets/src/plotly.js
+$(HUD_BUNDLE): widgets/package.json widgets/package-lock.json widgets/src/plotly.js codexlab/hud/static/hud.js
 	@if command -v npm >/dev/null; then \
 	  cd widgets && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
 	else echo "npm not found: the HUD will draw its charts as SVG (install node and run make hud-bundle for Plotly)"; fi

@@ -26,8 +26,9 @@ function svg(tag, attrs = {}, text) {
 }
 
 // ------------------------------------------------------------------------------------------ Plotly
-// The same handshake as widgets/src/plotly.js: a promise on globalThis resolving to Plotly.
-function plotlySlot() {
+// The handshake with the Plotly bundle (widgets/src/plotly.js imports this function, so both sides agree):
+// a promise on globalThis that resolves to Plotly once the kernel's PlotlyLibrary model has loaded.
+export function plotlySlot() {
   const g = globalThis;
   if (!g.__codexlabPlotly) {
     let resolve;
