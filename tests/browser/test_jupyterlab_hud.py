@@ -180,7 +180,7 @@ def test_tour_runs_in_jupyterlab_with_a_live_hud_and_replay(jupyterlab: str, out
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
             page.goto(f"{jupyterlab}/lab/tree/{NOTEBOOK.name}")
             page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=60_000)
             _wait_kernel_idle(jupyterlab, NOTEBOOK.name)

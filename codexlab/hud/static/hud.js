@@ -175,7 +175,7 @@ function sqiPlot(div, Plotly, runs) {
     line("drift_max", "max drift", { yaxis: "y2", line: { color: "#54a24b", dash: "dot" } }),
   ], baseLayout({
     xaxis: { title: { text: "run" }, dtick: 1 }, yaxis: { title: { text: "qscore" }, range: [0, 1.05] },
-    yaxis2: { title: { text: "drift" }, overlaying: "y", side: "right", type: "log", showgrid: false },
+    yaxis2: { title: { text: "drift" }, overlaying: "y", side: "right", type: "log", tickformat: ".0e", showgrid: false },
   }), PLOT_CONFIG);
 }
 
