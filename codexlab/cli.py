@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dest", default="data/schemas")
     p.set_defaults(func=_cmd_schemas)
 
-    p = sub.add_parser("replay", help="the newest beams of an eid or a run (GHX id)")
+    p = sub.add_parser("replay", help="the newest beams of an eid, a run (GHX id) or a beam (its eid or run)")
     p.add_argument("ref")
     p.add_argument("-n", type=int, default=10)
     p.add_argument("--home", default=None)

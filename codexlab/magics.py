@@ -273,7 +273,7 @@ class CodexMagic(Magics):
 
         %codex flags [NAME=VALUE ...]   show the feature flags; with NAME=VALUE, set them for this session
         %codex last                     the Run of the last %%codex cell (e.g. `run = %codex last`)
-        %codex replay [REF] [-n N]      the newest N beams (default 10) of an eid or a run's GHX id
+        %codex replay [REF] [-n N]      the newest N beams (default 10) of an eid, a run's GHX id or a beam's eid
                                         (no REF: the last cell's first eid, else its run)
         %codex kg "SPARQL"              run SPARQL over the knowledge graph; returns a polars DataFrame
         %codex status [CONTAINER]       CLOSED, OPEN or DRIFTING for a container (default: CodexMagic.container)

@@ -112,10 +112,12 @@ def _float(v: Any) -> float | None:
 def replay_state(lab: Any, ref: str, n: int = 10) -> dict[str, Any]:
     """The replay of an eid or a run (`lab.replay(ref, n)`) as compact JSON: `{ref, steps, fields}`.
 
-    One step per beam, oldest first, with its entanglement membership; one heatmap per distinct vault
-    snapshot (`field_heatmap`), or `{"error": …}` when the snapshot cannot be read.
+    `ref` may also be a beam id: its eid (or its run) is replayed and `step` points at that beam. One step
+    per beam, oldest first, with its entanglement membership; one heatmap per distinct vault snapshot
+    (`field_heatmap`), or `{"error": …}` when the snapshot cannot be read.
     """
-    beams = lab.replay(ref, n=n)
+    resolved = lab.replay_ref(ref)
+    beams = lab.replay(resolved, n=n)
     members = _members(lab, {b.beam_id for b in beams})
     fields: dict[str, Any] = {}
     steps = []
@@ -145,7 +147,13 @@ def replay_state(lab: Any, ref: str, n: int = 10) -> dict[str, Any]:
                 "has_field": "data" in (fields.get(vault_ref or "") or {}),
             }
         )
-    return {"ref": str(ref), "steps": steps, "fields": {k: v for k, v in fields.items() if v is not None}}
+    ids = [s["beam_id"] for s in steps]
+    return {
+        "ref": str(resolved),
+        "steps": steps,
+        "fields": {k: v for k, v in fields.items() if v is not None},
+        "step": ids.index(ref) if ref in ids else 0,  # a beam id starts the replay at that beam
+    }
 
 
 def _field(lab: Any, vault_ref: str) -> dict[str, Any] | None:
@@ -170,7 +178,8 @@ def _members(lab: Any, beam_ids: set[str]) -> dict[str, list[tuple[str, str | No
 
 
 class ReplayWidget(anywidget.AnyWidget):
-    """Replay the newest `n` beams of an eid or a run id (oldest first), one step per beam.
+    """Replay the newest `n` beams of an eid, a run id, or a beam (its eid or run, starting at it), oldest
+    first, one step per beam.
 
     `next()`, `prev()` and `goto(k)` move `step` (clamped to the steps there are); `play()`/`pause()` set
     `playing`, which advances `step` every `interval_ms` in the frontend and stops at the last step.
@@ -208,7 +217,9 @@ class ReplayWidget(anywidget.AnyWidget):
             self.playing = False
             self.fields = state["fields"]
             self.steps = state["steps"]
-            self.step = min(self.step, max(0, len(self.steps) - 1))
+            start = state["step"] if self.ref != state["ref"] else self.step
+            self.ref = state["ref"]
+            self.step = min(start, max(0, len(self.steps) - 1))
         return self
 
     # ------------------------------------------------------------------------------------- moving

@@ -628,8 +628,17 @@ class Lab:
     # ------------------------------------------------------------------------------- replay, lineage
 
     def replay(self, ref: str, n: int = 10, container_id: str | None = None) -> list[BeamEvent]:
-        """The newest `n` beams of an eid or a run (its GHX id), oldest first."""
-        return self.store.replay(ref, n, container_id)
+        """The newest `n` beams of an eid or a run (its GHX id), oldest first; a beam id replays that
+        beam's eid, or its run when it has none."""
+        return self.store.replay(self.replay_ref(ref), n, container_id)
+
+    def replay_ref(self, ref: str) -> str:
+        """What `replay` reads for `ref`: an eid or GHX id as given; for a stored beam, its eid or run."""
+        if ref.startswith("beam_"):
+            beam = self.store.get_beam(ref)
+            if beam is not None:
+                return beam.eid or beam.sheet_run_id
+        return ref
 
     def lineage(
         self, beam_id: str, direction: str = "ancestors", depth: int | None = None, ids_only: bool = False

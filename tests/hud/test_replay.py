@@ -161,6 +161,9 @@ def test_html_fallback_escapes_text(lab, pair_run) -> None:
         def replay(self, ref, n=10):
             return evil
 
+        def replay_ref(self, ref):
+            return ref
+
     w = ReplayWidget(StubLab(), "<script>alert(1)</script>", n=10)
     page = w._repr_html_()
     assert "<script>" not in page and "<img" not in page
@@ -171,3 +174,15 @@ def test_html_fallback_escapes_text(lab, pair_run) -> None:
     empty = ReplayWidget(StubLab(), "x", n=10)
     empty.steps = []
     assert "No beams" in empty._repr_html_()
+
+
+def test_a_beam_id_replays_its_eid_starting_at_that_beam(lab, pair_run) -> None:
+    member = [b for b in pair_run.beams if b.eid][-1]
+    assert [b.beam_id for b in lab.replay(member.beam_id, n=10)] == [b.beam_id for b in lab.replay(member.eid, n=10)]
+    w = ReplayWidget(lab, member.beam_id, n=10)
+    assert w.ref == member.eid and w.steps[w.step]["beam_id"] == member.beam_id and w.step > 0
+    w.goto(0)
+    w.refresh()  # a refresh keeps the step the user moved to
+    assert w.step == 0
+    plain = next(b for b in pair_run.beams if not b.eid and b.stage == "ingest")
+    assert ReplayWidget(lab, plain.beam_id, n=50).ref == pair_run.ghx_id
