@@ -21,7 +21,7 @@ from codexlab.lang.scrolls import ScrollLibrary, build_scroll, inject
 from codexlab.sqi.drift import DriftReport
 from codexlab.sqi.scoring import TAU, qscore
 
-__all__ = ["RepairCandidate", "SPECTRAL_ORDER", "predict_drift", "repair_from_drift"]
+__all__ = ["CellSettings", "RepairCandidate", "SPECTRAL_ORDER", "predict_drift", "repair_from_drift"]
 
 SPECTRAL_ORDER = 8
 _ORDERS = {"fd2": 2, "fd4": 4, "spectral": SPECTRAL_ORDER}
@@ -78,10 +78,28 @@ def _lead(scroll: ast.Scroll) -> int:
     return n
 
 
-def _grid(scroll: ast.Scroll) -> tuple[list[ast.AxisSpec], list[ast.Option]]:
+#: What a cell without `@grid`/`@method`/`@precision` lines runs with: the container's current settings.
+@dataclass(frozen=True)
+class CellSettings:
+    """The container's grid (axes and `bc` options), method and precision, for cells that do not set them."""
+
+    axes: tuple[ast.AxisSpec, ...] = (ast.AxisSpec("x", -1, 1, 128), ast.AxisSpec("y", -1, 1, 128))
+    options: tuple[ast.Option, ...] = ()
+    method: str = "fd2"
+    precision: str = "auto"
+
+    @classmethod
+    def of(cls, grid: Any, method: str = "fd2", precision: str = "auto") -> CellSettings:
+        """From a `qwave.Grid` (anything with `axes` of name/lo/hi/n/bc) and the container's method/precision."""
+        axes = tuple(ast.AxisSpec(a.name, a.lo, a.hi, a.n) for a in grid.axes)
+        options = tuple(ast.Option(f"bc_{a.name}", a.bc) for a in grid.axes if a.bc != "periodic")
+        return cls(axes, options, method, precision)
+
+
+def _grid(scroll: ast.Scroll, settings: CellSettings) -> tuple[list[ast.AxisSpec], list[ast.Option]]:
     found = _directive(scroll, "grid")
     if found is None:
-        return [ast.AxisSpec("x", -1, 1, 128), ast.AxisSpec("y", -1, 1, 128)], []
+        return list(settings.axes), list(settings.options)
     args = found[1].args
     return [a for a in args if isinstance(a, ast.AxisSpec)], [a for a in args if isinstance(a, ast.Option)]
 
@@ -288,14 +306,16 @@ def _name_candidates(
 # ----------------------------------------------------------------------------------- discretization
 
 
-def _numeric_candidates(report: DriftReport, scroll: ast.Scroll, rewrite: float) -> list[RepairCandidate]:
+def _numeric_candidates(
+    report: DriftReport, scroll: ast.Scroll, rewrite: float, settings: CellSettings
+) -> list[RepairCandidate]:
     out: list[RepairCandidate] = []
     disc = _components(report, "discretization")
     prec = _components(report, "precision")
     other = _components(report, "run") or 0.0
-    method = _word(scroll, "method", "fd2")
-    precision = _word(scroll, "precision", "auto")
-    axes, options = _grid(scroll)
+    method = _word(scroll, "method", settings.method)
+    precision = _word(scroll, "precision", settings.precision)
+    axes, options = _grid(scroll, settings)
     periodic = _periodic(axes, options)
     h = _spacing(axes, periodic)
     order = _ORDERS.get(method, 2)
@@ -370,8 +390,12 @@ def repair_from_drift(
     memory_names: Sequence[str] = (),
     *,
     rewrite: float = 1.0,
+    settings: CellSettings | None = None,
 ) -> list[RepairCandidate]:
     """Ranked repair candidates (best predicted qscore first) for a cell's drift report and scroll text.
+
+    `settings` are the container's grid, method and precision, used where the cell sets none (default:
+    the 128² periodic grid, fd2, auto — what a new container runs).
 
     Missing names get definitions from `memory_names` (earlier names of the container) and the scroll
     `library` (default: `ScrollLibrary()`), by edit distance and kind; discretization and precision drift
@@ -382,7 +406,7 @@ def repair_from_drift(
     lib = library if library is not None else ScrollLibrary()
     drift = report.drift
     out = _name_candidates(report, scroll, lib, memory_names, drift, rewrite)
-    out += _numeric_candidates(report, scroll, rewrite)
+    out += _numeric_candidates(report, scroll, rewrite, settings or CellSettings())
     unique: dict[str, RepairCandidate] = {}
     for cand in out:
         key = cand.patched_scroll + repr(sorted(cand.flags.items()))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CodexError, CodexNameError
-from ..patterns import add_dna_mutation, repair_from_drift, repair_sides
+from ..patterns import CellSettings, add_dna_mutation, repair_from_drift, repair_sides
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -65,7 +65,10 @@ def repair_cell(lab: Lab, container: str, cell_id: str | None, *, tries: int = 3
         raise CodexNameError(f"Cell `{cell}` has not run in container `{container}`; pass one of its cell ids.")
     memory = lab.memory(container)
     before = float(lab._cell_qscores.get(container, {}).get(cell, 0.0))
-    candidates = repair_from_drift(report, code, library=lab.library, memory_names=sorted(memory.bindings))
+    settings = CellSettings.of(memory.grid, memory.method, memory.precision)
+    candidates = repair_from_drift(
+        report, code, library=lab.library, memory_names=sorted(memory.bindings), settings=settings
+    )
     outcome = RepairOutcome(cell, before, candidates)
     for candidate in candidates[:tries]:
         snapshot, flags = _snapshot(memory), lab.flags

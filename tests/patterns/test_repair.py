@@ -60,3 +60,24 @@ def test_no_spectral_on_a_dirichlet_grid(tmp_path) -> None:
     report = DriftReport(components=(DriftComponent("discretization", 0.05),))
     kinds = {c.kind for c in repair_from_drift(report, scroll, _library(tmp_path))}
     assert "spectral" not in kinds and "fd_order" in kinds
+
+
+def test_a_cell_without_directives_is_repaired_on_the_containers_settings(tmp_path) -> None:
+    from codexlab.patterns import CellSettings
+    from codexlab.qwave.grid import Grid
+
+    grid = Grid.from_spec([("x", 0.0, 2.0, 40), ("y", 0.0, 1.0, 20)], {"x": "periodic", "y": "dirichlet"})
+    settings = CellSettings.of(grid, method="fd4", precision="fp32")
+    report = DriftReport(components=(DriftComponent("discretization", 0.05),))
+    by = {c.kind: c for c in repair_from_drift(report, "L = Δf\n", _library(tmp_path), settings=settings)}
+    finer = parse(by["finer_grid"].patched_scroll).statements[0]
+    axes = [(a.name, a.lo, a.hi, a.n) for a in finer.args if a.__class__.__name__ == "AxisSpec"]
+    options = {a.key: a.value for a in finer.args if a.__class__.__name__ == "Option"}
+    assert axes == [("x", 0, 2, 80), ("y", 0, 1, 40)] and options == {"bc_y": "dirichlet"}
+    assert abs(by["finer_grid"].predicted_drift - 0.05 / 16) < 1e-12  # fd4: error ÷ 2⁴ per halving
+    assert "fd_order" not in by  # already fd4
+    assert "spectral" not in by  # y is not periodic
+    assert "@precision fp64" in by["precision"].patched_scroll  # the container computes in fp32
+    # without settings a bare cell is assumed to be on a new container's 128² periodic fd2 grid
+    default = {c.kind: c for c in repair_from_drift(report, "L = Δf\n", _library(tmp_path))}
+    assert "x:-1..1:256" in default["finer_grid"].patched_scroll and "fd_order" in default
