@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..lang import ast, parse
-from .repair import _directive, _grid, _periodic, _set_directive, _word
+from .repair import CellSettings, _directive, _grid, _periodic, _set_directive, _word
 
 __all__ = ["DreamVariant", "dream_variants"]
 
@@ -25,11 +25,13 @@ class DreamVariant:
     scroll: str
 
 
-def dream_variants(scroll_text: str, k: int = 3) -> list[DreamVariant]:
-    """Up to `k` variants of a cell, precision first, then method, then resolution."""
+def dream_variants(scroll_text: str, k: int = 3, settings: CellSettings | None = None) -> list[DreamVariant]:
+    """Up to `k` variants of a cell, precision first, then method, then resolution; `settings` are the
+    container's method and precision where the cell sets none."""
+    settings = settings or CellSettings()
     scroll = parse(scroll_text)
     out: list[DreamVariant] = []
-    precision = _word(scroll, "precision", "auto")
+    precision = _word(scroll, "precision", settings.precision)
     other = "fp32" if precision in ("fp64", "auto") else "fp64"
     out.append(
         DreamVariant(
@@ -38,7 +40,7 @@ def dream_variants(scroll_text: str, k: int = 3) -> list[DreamVariant]:
             _set_directive(scroll, ast.Directive("precision", (ast.Word(other),))),
         )
     )
-    method = _word(scroll, "method", "fd2")
+    method = _word(scroll, "method", settings.method)
     swap = "fd4" if method != "fd4" else "fd2"
     out.append(
         DreamVariant(
@@ -49,7 +51,7 @@ def dream_variants(scroll_text: str, k: int = 3) -> list[DreamVariant]:
     )
     own_grid = _directive(scroll, "grid") is not None
     if own_grid:
-        axes, options = _grid(scroll)
+        axes, options = _grid(scroll, settings)
         if method != "spectral" and all(_periodic(axes, options).values()):
             out.append(
                 DreamVariant(

@@ -335,17 +335,18 @@ def _numeric_candidates(
                     total(d, prec),
                 )
             )
-        d = predict_drift(disc, h, order, refine=2)
-        finer = [ast.AxisSpec(a.name, a.lo, a.hi, a.n * 2) for a in axes]
-        out.append(
-            RepairCandidate(
-                "finer_grid",
-                f"double the points per axis: drift ÷ 2^{order} → {d:.3g}",
-                _set_directive(scroll, ast.Directive("grid", (*finer, *options))),
-                _q(total(d, prec), 1.0, rewrite),
-                total(d, prec),
+        if _directive(scroll, "grid") is not None:  # a cell on its container's grid cannot change it alone
+            d = predict_drift(disc, h, order, refine=2)
+            finer = [ast.AxisSpec(a.name, a.lo, a.hi, a.n * 2) for a in axes]
+            out.append(
+                RepairCandidate(
+                    "finer_grid",
+                    f"double the points per axis: drift ÷ 2^{order} → {d:.3g}",
+                    _set_directive(scroll, ast.Directive("grid", (*finer, *options))),
+                    _q(total(d, prec), 1.0, rewrite),
+                    total(d, prec),
+                )
             )
-        )
         if method != "spectral" and all(periodic.values()):
             d = predict_drift(disc, h, order, new_order=SPECTRAL_ORDER)
             out.append(
@@ -399,8 +400,9 @@ def repair_from_drift(
 
     Missing names get definitions from `memory_names` (earlier names of the container) and the scroll
     `library` (default: `ScrollLibrary()`), by edit distance and kind; discretization and precision drift
-    get a higher FD order, a finer grid, spectral derivatives (all axes periodic), fp64 and the symbolic
-    path. Every `patched_scroll` is canonical text built with the scroll injector and parses.
+    get a higher FD order, a finer grid (when the cell sets its own `@grid`), spectral derivatives (all
+    axes periodic), fp64 and the symbolic path. Every `patched_scroll` is canonical text built with the
+    scroll injector and parses.
     """
     scroll = parse(scroll_text)
     lib = library if library is not None else ScrollLibrary()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..contracts.dna_mutation import MutationSide
 from ..errors import CodexError
-from ..patterns import add_dna_mutation
+from ..patterns import CellSettings, add_dna_mutation
 from ..patterns.dreams import dream_variants
 from .repairs import cell_qscore
 
@@ -38,7 +38,9 @@ def dream(lab: Lab, run: Run) -> list[str]:
     base = _snapshot(lab.memory(cid))
     scratch = f"{cid}~dream"
     recorded: list[str] = []
-    for variant in dream_variants(code, lab.dream_count):
+    memory = lab.memory(cid)
+    settings = CellSettings.of(memory.grid, memory.method, memory.precision)
+    for variant in dream_variants(code, lab.dream_count, settings):
         if lab.overload.status()["state"] != "ok":
             break
         lab._containers[scratch] = dataclasses.replace(_snapshot(base), container_id=scratch)

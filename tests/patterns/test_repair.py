@@ -67,17 +67,17 @@ def test_a_cell_without_directives_is_repaired_on_the_containers_settings(tmp_pa
     from codexlab.qwave.grid import Grid
 
     grid = Grid.from_spec([("x", 0.0, 2.0, 40), ("y", 0.0, 1.0, 20)], {"x": "periodic", "y": "dirichlet"})
-    settings = CellSettings.of(grid, method="fd4", precision="fp32")
     report = DriftReport(components=(DriftComponent("discretization", 0.05),))
-    by = {c.kind: c for c in repair_from_drift(report, "L = Δf\n", _library(tmp_path), settings=settings)}
-    finer = parse(by["finer_grid"].patched_scroll).statements[0]
-    axes = [(a.name, a.lo, a.hi, a.n) for a in finer.args if a.__class__.__name__ == "AxisSpec"]
-    options = {a.key: a.value for a in finer.args if a.__class__.__name__ == "Option"}
-    assert axes == [("x", 0, 2, 80), ("y", 0, 1, 40)] and options == {"bc_y": "dirichlet"}
-    assert abs(by["finer_grid"].predicted_drift - 0.05 / 16) < 1e-12  # fd4: error ÷ 2⁴ per halving
-    assert "fd_order" not in by  # already fd4
+    fd2 = CellSettings.of(grid, method="fd2", precision="fp32")
+    by = {c.kind: c for c in repair_from_drift(report, "L = Δf\n", _library(tmp_path), settings=fd2)}
+    h = max(2 / 40, 1 / 19)  # periodic x: L/n; dirichlet y: L/(n − 1)
+    assert abs(by["fd_order"].predicted_drift - 0.05 * h**2) < 1e-15
+    assert "finer_grid" not in by  # a cell on its container's grid cannot change it alone
     assert "spectral" not in by  # y is not periodic
     assert "@precision fp64" in by["precision"].patched_scroll  # the container computes in fp32
-    # without settings a bare cell is assumed to be on a new container's 128² periodic fd2 grid
-    default = {c.kind: c for c in repair_from_drift(report, "L = Δf\n", _library(tmp_path))}
-    assert "x:-1..1:256" in default["finer_grid"].patched_scroll and "fd_order" in default
+    fd4 = CellSettings.of(grid, method="fd4", precision="fp64")
+    kinds = {c.kind for c in repair_from_drift(report, "L = Δf\n", _library(tmp_path), settings=fd4)}
+    assert "fd_order" not in kinds and "precision" not in kinds and "symbolic" in kinds
+    own = "@grid x:0..2:40, y:0..1:20, bc_y=dirichlet\nf := x\nL = Δf\n"
+    finer = {c.kind: c for c in repair_from_drift(report, own, _library(tmp_path), settings=fd2)}["finer_grid"]
+    assert "x:0..2:80" in finer.patched_scroll and "y:0..1:40" in finer.patched_scroll
