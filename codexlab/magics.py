@@ -169,8 +169,7 @@ class CodexMagic(Magics):
         old = self._lab
         new = Lab(home=self.home, flags=dict(overrides) or None)
         if old is not None:
-            new._containers.update(old._containers)
-            new._reports.update(old._reports)
+            new.adopt(old)
         self._lab = new
         self._flag_overrides = dict(overrides)
 

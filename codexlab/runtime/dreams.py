@@ -10,7 +10,6 @@ and only when qscore improves.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from ..contracts.dna_mutation import MutationSide
@@ -28,14 +27,13 @@ __all__ = ["dream"]
 
 def dream(lab: Lab, run: Run) -> list[str]:
     """Run the cell's dreams (see the module doc); returns the mutation ids recorded."""
-    from .lab import _snapshot
-
     cid, cell = run.container_id, run.cell_id
-    code = lab._cells_code.get(cid, {}).get(cell)
+    record = lab.cells.get(cid, cell)
+    code = record.code if record is not None else None
     if code is None:
         return []
-    before = float(lab._cell_qscores.get(cid, {}).get(cell, 0.0))
-    base = _snapshot(lab.memory(cid))
+    before = float(record.qscore) if record is not None else 0.0
+    base = lab.memory(cid).snapshot()
     scratch = f"{cid}~dream"
     recorded: list[str] = []
     memory = lab.memory(cid)
@@ -43,7 +41,7 @@ def dream(lab: Lab, run: Run) -> list[str]:
     for variant in dream_variants(code, lab.dream_count, settings):
         if lab.overload.status()["state"] != "ok":
             break
-        lab._containers[scratch] = dataclasses.replace(_snapshot(base), container_id=scratch)
+        lab.fork(base, scratch)
         try:
             after = cell_qscore(lab.run(variant.scroll, scratch, source="photon").scores)
         except CodexError:

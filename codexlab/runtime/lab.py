@@ -24,6 +24,7 @@ from ..store import open_store
 from ..store.base import BeamStore
 from ..store.vault import Vault
 from .admission import CellGate
+from .cells import CellLog
 from .executor import CellExecutor, CellResult
 from .memory import CarrierMemory
 from .metrics import BUS, MetricsBus, record_execution_metrics
@@ -91,8 +92,8 @@ class Lab:
         self._containers: dict[str, CarrierMemory] = {}
         self._cells = 0
         self._programs: dict[str, Any] = {}
-        self._reports: dict[str, dict[str, Any]] = {}
-        self._cells_code: dict[str, dict[str, str]] = {}
+        #: Each cell's code, status report and qscore, per container (repairs, dreams and `status` read it).
+        self.cells = CellLog()
         self._fusions: dict[str, Any] = {}
         self._fusion_mutations: dict[str, str] = {}
         #: A fusion glyph is kept only when its measured speedup reaches this (default `MIN_FUSION_SPEEDUP`).
@@ -104,7 +105,6 @@ class Lab:
         self._dream_threads: list[threading.Thread] = []
         #: Variants per cell that `PHASE9_ENABLED` dreams of.
         self.dream_count = 3
-        self._cell_qscores: dict[str, dict[str, float]] = {}
         #: Progress bars (tqdm) for long Python-side loops; the CLI turns them off with --quiet and --json.
         self.progress = True
         #: Seconds between live HUD updates while a cell runs (when something follows the bus).
@@ -178,6 +178,18 @@ class Lab:
         if cid not in self._containers:
             self._containers[cid] = CarrierMemory(cid)
         return self._containers[cid]
+
+    def fork(self, source: str | CarrierMemory, name: str) -> CarrierMemory:
+        """Make container `name` a copy of `source`'s memory (a container id, or a memory snapshot): its
+        names, grid and directives. Cells run there leave the source untouched — dreams run this way."""
+        base = self.memory(source) if isinstance(source, str) else source
+        self._containers[name] = dataclasses.replace(base.snapshot(), container_id=name)
+        return self._containers[name]
+
+    def adopt(self, other: Lab) -> None:
+        """Take over another Lab's containers and cell log (a Lab recreated with new flags keeps its cells)."""
+        self._containers.update(other._containers)
+        self.cells.update(other.cells)
 
     # ----------------------------------------------------------------------------------------- run
 
@@ -280,12 +292,12 @@ class Lab:
                 tree = parse(code)
         except CodexError as err:
             self._persist_error(err, run_id, cell, container or DEFAULT_CONTAINER, code)
-            self._cells_code.setdefault(container or DEFAULT_CONTAINER, {})[cell] = code
-            self._report(container or DEFAULT_CONTAINER, cell, failed_cell_report(err))
+            record = self.cells.record(container or DEFAULT_CONTAINER, cell)
+            record.code, record.report = code, failed_cell_report(err)
             raise
         container = _container_of(tree) or container
         memory = self.memory(container)
-        self._cells_code.setdefault(memory.container_id, {})[cell] = code
+        self.cells.record(memory.container_id, cell).code = code
         with self._lock_for(memory.container_id):  # one cell at a time per container (dreams run beside)
             admission = self.gate.admit(cell, code, memory)
             collapsed_from = memory.precision
@@ -315,7 +327,7 @@ class Lab:
         tags: dict[str, str],
         source: str = "codex",
     ) -> Run:
-        snapshot = _snapshot(memory)
+        snapshot = memory.snapshot()
         from ..photon.adapter import codex_to_photon_ast
         from .live import live_feed
 
@@ -358,16 +370,17 @@ class Lab:
         except Exception as err:
             if live is not None:
                 live.close()
-            _restore(memory, snapshot)
+            memory.restore(snapshot)
             self._persist_error(err, run_id, cell, memory.container_id, code)
-            self._report(memory.container_id, cell, failed_cell_report(err))
-            self._cell_qscores.setdefault(memory.container_id, {})[cell] = 0.0
+            record = self.cells.record(memory.container_id, cell)
+            record.report, record.qscore = failed_cell_report(err), 0.0
             raise
         self._publish_governance(result, memory)
-        self._report(memory.container_id, cell, cell_report(result.beams, result.goals, len(result.statements)))
         from .repairs import cell_qscore
 
-        self._cell_qscores.setdefault(memory.container_id, {})[cell] = cell_qscore(result.scores)
+        record = self.cells.record(memory.container_id, cell)
+        record.report = cell_report(result.beams, result.goals, len(result.statements))
+        record.qscore = cell_qscore(result.scores)
         self._trace_collapses(result, memory, run_id, tree)
         self._export_kg(result, run_id)
         return self._make_run(run_id, cell, memory, result, values, started)
@@ -467,7 +480,7 @@ class Lab:
 
     def _auto_repair(self, cell: str) -> Run | None:
         """`SPE_AUTO_FUSE` on a failed cell: the repaired run when a patch is accepted, else None."""
-        container = next((c for c, cells in self._cells_code.items() if cell in cells), None)
+        container = self.cells.container_of(cell)
         if container is None:
             return None
         outcome = self.repair(container, cell)
@@ -483,7 +496,8 @@ class Lab:
         from .status import DEFAULT_TOL
 
         cid = run.container_id
-        report = self._reports.get(cid, {}).get(run.cell_id)
+        record = self.cells.get(cid, run.cell_id)
+        report = record.report if record is not None else None
         mutations: list[str] = []
         if report is not None and (report.gaps or (report.drift or 0.0) > DEFAULT_TOL):
             outcome = self.repair(cid, run.cell_id)
@@ -496,13 +510,10 @@ class Lab:
         run.mutations = list(run.mutations) + mutations
         return run
 
-    def _report(self, container: str, cell: str, report: Any) -> None:
-        self._reports.setdefault(container, {})[cell] = report
-
     def status(self, container: str | None = None, tol: float | None = None) -> ContainerReport:
         """CLOSED, OPEN or DRIFTING for a container, from its cells' drift and gaps (with their weights)."""
         memory = self.memory(container)
-        reports = list(self._reports.get(memory.container_id, {}).values())
+        reports = list(self.cells.reports(memory.container_id).values())
         limit = tol if tol is not None else float(memory.config.get("drift_tol", DEFAULT_TOL))
         return summarize(memory.container_id, reports, limit)
 
@@ -654,22 +665,6 @@ def _container_of(tree: ast.Scroll) -> str | None:
             if isinstance(first, ast.Word):
                 return str(first.value)
     return None
-
-
-def _snapshot(memory: CarrierMemory) -> CarrierMemory:
-    return dataclasses.replace(
-        memory,
-        bindings=dict(memory.bindings),
-        members=dict(memory.members),
-        vetoed=dict(memory.vetoed),
-        norms=dict(memory.norms),
-        extras=dict(memory.extras),
-    )
-
-
-def _restore(memory: CarrierMemory, snapshot: CarrierMemory) -> None:
-    for f in dataclasses.fields(CarrierMemory):
-        setattr(memory, f.name, getattr(snapshot, f.name))
 
 
 def register_fusion(glyph: Any, rules: Any = None) -> Any:

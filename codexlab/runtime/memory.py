@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,22 @@ class CarrierMemory:
     #: the container's config: policy thresholds and laws, `requires_consent`, `consent_granted`
     config: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def snapshot(self) -> CarrierMemory:
+        """A copy to roll back to (`restore`): the mutable maps are copied, the values inside are shared."""
+        return dataclasses.replace(
+            self,
+            bindings=dict(self.bindings),
+            members=dict(self.members),
+            vetoed=dict(self.vetoed),
+            norms=dict(self.norms),
+            extras=dict(self.extras),
+        )
+
+    def restore(self, snapshot: CarrierMemory) -> None:
+        """Put this memory back to a `snapshot` (a failed cell or a rejected repair leaves no trace)."""
+        for f in dataclasses.fields(CarrierMemory):
+            setattr(self, f.name, getattr(snapshot, f.name))
 
     def get(self, name: str) -> Binding:
         """The binding of `name`, or a `CodexNameError` with a did-you-mean."""

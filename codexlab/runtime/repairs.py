@@ -48,7 +48,7 @@ def cell_qscore(scores: list[Any]) -> float:
 
 
 def _worst_cell(lab: Lab, container: str) -> str:
-    reports = lab._reports.get(container, {})
+    reports = lab.cells.reports(container)
     if not reports:
         raise CodexNameError(f"Container `{container}` has no cells to repair; run one first.")
     return max(reports, key=lambda c: (reports[c].gap_weight, reports[c].drift or 0.0))
@@ -56,22 +56,20 @@ def _worst_cell(lab: Lab, container: str) -> str:
 
 def repair_cell(lab: Lab, container: str, cell_id: str | None, *, tries: int = 3) -> RepairOutcome:
     """Try the best `tries` repair candidates of one cell in rank order; see the module doc."""
-    from .lab import _restore, _snapshot
-
     cell = cell_id or _worst_cell(lab, container)
-    code = lab._cells_code.get(container, {}).get(cell)
-    report = lab._reports.get(container, {}).get(cell)
+    record = lab.cells.get(container, cell)
+    code, report = (record.code, record.report) if record is not None else (None, None)
     if code is None or report is None:
         raise CodexNameError(f"Cell `{cell}` has not run in container `{container}`; pass one of its cell ids.")
     memory = lab.memory(container)
-    before = float(lab._cell_qscores.get(container, {}).get(cell, 0.0))
+    before = float(record.qscore)
     settings = CellSettings.of(memory.grid, memory.method, memory.precision)
     candidates = repair_from_drift(
         report, code, library=lab.library, memory_names=sorted(memory.bindings), settings=settings
     )
     outcome = RepairOutcome(cell, before, candidates)
     for candidate in candidates[:tries]:
-        snapshot, flags = _snapshot(memory), lab.flags
+        snapshot, flags = memory.snapshot(), lab.flags
         run, after = None, 0.0
         try:
             if candidate.flags:
@@ -108,7 +106,7 @@ def repair_cell(lab: Lab, container: str, cell_id: str | None, *, tries: int = 3
         if accepted:
             outcome.accepted, outcome.run = candidate, run
             return outcome
-        _restore(memory, snapshot)
-        lab._reports.setdefault(container, {})[cell] = report
-        lab._cells_code.setdefault(container, {})[cell] = code
+        memory.restore(snapshot)
+        record = lab.cells.record(container, cell)
+        record.code, record.report, record.qscore = code, report, before
     return outcome
