@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint bench schemas clean notebooks hud-bundle
+.PHONY: demo test lint bench schemas clean notebooks hud-bundle lab
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(VENV)/.stamp-core: pyproject.toml | $(BIN)/python
 
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[test]"
+	@touch $@ $(VENV)/.stamp-core
+
+$(VENV)/.stamp-jupyter: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e ".[jupyter]"
 	@touch $@ $(VENV)/.stamp-core
 
 $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
@@ -40,6 +44,13 @@ test: $(VENV)/.stamp-test $(HUD_BUNDLE)
 	$(BIN)/ruff check codexlab tests benchmarks scripts
 	$(BIN)/python -m pytest -n 2 -q tests
 	$(BIN)/python -m pytest --nbval -p no:cacheprovider -q notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+
+# JupyterLab on the tour (the HUD needs the jupyter extra; Plotly charts need the bundle, i.e. npm).
+lab: $(VENV)/.stamp-jupyter $(HUD_BUNDLE)
+	$(BIN)/jupyter lab notebooks/00_tour.ipynb
+
+lint: $(VENV)/.stamp-test
+	$(BIN)/ruff check codexlab tests benchmarks scripts
 
 notebooks: $(VENV)/.stamp-test
 	$(BIN)/python notebooks/build_notebooks.py
