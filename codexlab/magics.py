@@ -224,16 +224,10 @@ class CodexMagic(Magics):
 
             print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
             return None
-        if live is not None:
+        if live is not None:  # (a terminal shell has no HUD: the Run's text summary says it all)
             hud, handle = live
             hud.unfollow()
             handle.update(hud.update(run))  # the saved output (HTML fallback) shows the committed run
-        elif self.hud_requested and importlib.util.find_spec("anywidget") is not None:
-            from IPython.display import display
-
-            from .hud import Hud
-
-            display(Hud(self.lab, run.container_id).update(run))
         return run
 
     def _live_hud(self, container: str) -> tuple[Any, Any] | None:
