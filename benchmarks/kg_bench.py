@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _beams import chain, timestamp, wave_result
 from pyoxigraph import Quad, Store
 
 from codexlab.contracts import BeamEvent
@@ -42,7 +43,6 @@ def build_beams(n: int, seed: int = 7) -> list[BeamEvent]:
             other = beams[rng.randrange(i - CELLS, i)].beam_id
             if other not in parents:
                 parents.append(other)
-        seconds, micros = divmod(i, 1_000_000)
         beam = BeamEvent(
             beam_id=f"beam_c{cell}_wave_{i:08d}",
             cell_id=f"cell_{cell:03d}",
@@ -51,17 +51,8 @@ def build_beams(n: int, seed: int = 7) -> list[BeamEvent]:
             eid=f"eid::{run}::{i % 200:04x}" if i % 5 == 0 else None,
             stage="ingest" if not parents else "wave",
             token="∇²",
-            result={
-                "shape": [256, 256],
-                "dtype": "float32",
-                "min": -1.25 - i * 1e-6,
-                "max": 3.5,
-                "norm": 12.75,
-                "checksum": f"{i:016x}",
-                "vault_ref": f"snap_{i:012x}",
-                "duration_ms": 0.42,
-            },
-            timestamp=f"2025-01-01T00:{seconds // 60:02d}:{seconds % 60:02d}.{micros:06d}Z",
+            result=wave_result(i, vault_ref=f"snap_{i:012x}"),
+            timestamp=timestamp(i),
             parents=parents,
             qscore=0.9 if i % 2 == 0 else None,
             drift=0.01 if i % 2 == 0 else None,
@@ -71,25 +62,6 @@ def build_beams(n: int, seed: int = 7) -> list[BeamEvent]:
         if beam.verdict != "veto":
             last_in_cell[cell] = beam.beam_id
     return beams
-
-
-def chain(n: int) -> list[BeamEvent]:
-    """`n` beams of one run, each derived from the one before."""
-    out: list[BeamEvent] = []
-    for i in range(n):
-        seconds, micros = divmod(i, 1_000_000)
-        out.append(
-            BeamEvent(
-                beam_id=f"beam_chain_wave_{i:08d}",
-                cell_id="cell_chain",
-                sheet_run_id="chain_run",
-                stage="ingest" if i == 0 else "wave",
-                token="Δ",
-                timestamp=f"2025-01-02T00:{seconds // 60:02d}:{seconds % 60:02d}.{micros:06d}Z",
-                parents=[out[-1].beam_id] if out else [],
-            )
-        )
-    return out
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _beams import chain, timestamp, wave_result
+
 from codexlab.contracts import BeamEvent
 from codexlab.store import SQLStore
 from codexlab.store._codec import BEAM_COLUMNS
@@ -37,7 +39,6 @@ def build_beams(n: int, run: str) -> list[BeamEvent]:
         cell = i % CELLS
         beam_id = f"beam_c{cell}_wave_{i:08d}"
         parent = last_in_cell.get(cell)
-        seconds, micros = divmod(i, 1_000_000)
         beams.append(
             BeamEvent(
                 beam_id=beam_id,
@@ -47,41 +48,12 @@ def build_beams(n: int, run: str) -> list[BeamEvent]:
                 eid=f"eid::{run}::{i % EIDS:04x}",
                 stage="wave",
                 token="∇²",
-                result={
-                    "shape": [256, 256],
-                    "dtype": "float32",
-                    "min": -1.25 - i * 1e-6,
-                    "max": 3.5,
-                    "norm": 12.75,
-                    "checksum": f"{i:016x}",
-                    "backend": "jax",
-                    "precision": "fp32",
-                    "duration_ms": 0.42,
-                },
-                timestamp=f"2025-01-01T00:{seconds // 60:02d}:{seconds % 60:02d}.{micros:06d}Z",
+                result=wave_result(i, backend="jax", precision="fp32"),
+                timestamp=timestamp(i),
                 parents=[parent] if parent else [],
             )
         )
         last_in_cell[cell] = beam_id
-    return beams
-
-
-def chain(n: int, run: str) -> list[BeamEvent]:
-    """`n` beams, each the parent of the next: a lineage `n` deep."""
-    beams = []
-    for i in range(n):
-        seconds, micros = divmod(i, 1_000_000)
-        beams.append(
-            BeamEvent(
-                beam_id=f"beam_chain_wave_{i:08d}",
-                cell_id="chain",
-                sheet_run_id=run,
-                stage="wave",
-                token="∂",
-                timestamp=f"2025-01-02T00:{seconds // 60:02d}:{seconds % 60:02d}.{micros:06d}Z",
-                parents=[f"beam_chain_wave_{i - 1:08d}"] if i else [],
-            )
-        )
     return beams
 
 
