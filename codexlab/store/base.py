@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from codexlab.contracts import BeamEvent, EntanglementLink, beam_hash, load_payload
 from codexlab.errors import CodexValueError, ContractError, StoreError, did_you_mean
-from codexlab.store._codec import chain_view, json_text, to_beams
+from codexlab.store._codec import chain_view, json_text, payload_row, to_beams
 from codexlab.store.schema import JSON_COLUMNS, PAYLOAD_TABLES, resolve_table
 
 __all__ = ["BeamStore", "Direction", "check_links", "check_unique", "more_of_batch", "run_of_eid"]
@@ -232,10 +232,20 @@ class BeamStore(abc.ABC):
 
     # -- payload tables ------------------------------------------------------------------------------
 
-    @abc.abstractmethod
     def persist_rows(self, table_name: str, rows: Iterable[Any]) -> int:
         """Append records to a payload table (`sqi_scores`, `dna_mutations`, `collapse_traces`,
         `cost_calibration`, `metrics`) in one transaction; returns the count."""
+        table = resolve_table(table_name, among=PAYLOAD_TABLES)
+        records = [payload_row(table.name, item, index) for index, item in enumerate(rows)]
+        if not records:
+            return 0
+        self.ensure_tables()
+        self._persist_rows(table, records)
+        return len(records)
+
+    @abc.abstractmethod
+    def _persist_rows(self, table: Any, records: list[dict[str, Any]]) -> None:
+        """Write validated payload rows of one table in one transaction (unique natural keys checked)."""
 
     def rows(self, table_name: str, **filters: Any) -> list[dict[str, Any]]:
         """The rows of any table whose columns equal `filters`, in insertion order.

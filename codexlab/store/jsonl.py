@@ -22,7 +22,6 @@ from codexlab.store._codec import (
     Tail,
     beam_from_row,
     link_batch,
-    payload_row,
     score_update,
 )
 from codexlab.store.base import BeamStore, Direction, check_links, check_unique, run_of_eid
@@ -33,7 +32,6 @@ from codexlab.store.schema import (
     NATURAL_KEYS,
     PAYLOAD_TABLES,
     ROW_ORDER,
-    resolve_table,
 )
 
 try:
@@ -393,12 +391,7 @@ class JSONLStore(BeamStore):
             self._refresh()
         return len(records)
 
-    def persist_rows(self, table_name: str, rows: Iterable[Any]) -> int:
-        table = resolve_table(table_name, among=PAYLOAD_TABLES)
-        records = [payload_row(table.name, item, index) for index, item in enumerate(rows)]
-        if not records:
-            return 0
-        self.ensure_tables()
+    def _persist_rows(self, table: Any, records: list[dict[str, Any]]) -> None:
         with self._locked(exclusive=True):
             self._refresh()
             key = NATURAL_KEYS.get(table.name)
@@ -406,7 +399,6 @@ class JSONLStore(BeamStore):
                 check_unique(table.name, key, records, self._keys[table.name])
             self._append(table.name, [_LINE(r) for r in records])
             self._refresh()
-        return len(records)
 
     # -- reads -------------------------------------------------------------------------------------
 

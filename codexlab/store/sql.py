@@ -23,7 +23,6 @@ from codexlab.store._codec import (
     beam_from_row,
     json_text,
     link_batch,
-    payload_row,
     score_update,
 )
 from codexlab.store.base import BeamStore, Direction, check_links, check_unique, run_of_eid
@@ -31,13 +30,11 @@ from codexlab.store.base import more_of_batch as _more
 from codexlab.store.migrate import current_revision, ensure_schema
 from codexlab.store.schema import (
     NATURAL_KEYS,
-    PAYLOAD_TABLES,
     ROW_ORDER,
     beam_events,
     entanglement_members,
     entanglements,
     lineage_edges,
-    resolve_table,
 )
 
 __all__ = ["SQLITE_PRAGMAS", "SQLStore"]
@@ -275,12 +272,7 @@ class SQLStore(BeamStore):
             )
         return len(records)
 
-    def persist_rows(self, table_name: str, rows: Iterable[Any]) -> int:
-        table = resolve_table(table_name, among=PAYLOAD_TABLES)
-        records = [payload_row(table.name, item, index) for index, item in enumerate(rows)]
-        if not records:
-            return 0
-        self.ensure_tables()
+    def _persist_rows(self, table: Any, records: list[dict[str, Any]]) -> None:
         columns = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
         params = [{c: r.get(c) for c in columns} for r in records]
         key = NATURAL_KEYS.get(table.name)
@@ -307,7 +299,6 @@ class SQLStore(BeamStore):
                 f"Could not write {len(params)} row(s) to `{table.name}`: {_reason(err)}; nothing was "
                 "written."
             ) from err
-        return len(params)
 
     # -- reads -------------------------------------------------------------------------------------
 
