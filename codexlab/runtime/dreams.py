@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..contracts.dna_mutation import MutationSide
 from ..errors import CodexError
-from ..patterns import CellSettings, add_dna_mutation
+from ..patterns import CellSettings
 from ..patterns.dreams import dream_variants
 from .repairs import cell_qscore
 
@@ -47,19 +47,14 @@ def dream(lab: Lab, run: Run) -> list[str]:
         except CodexError:
             after = 0.0
         accepted = bool(lab.flags.SPE_AUTO_FUSE) and after > before
-        mutation = add_dna_mutation(
+        mutation = lab.record_mutation(
             MutationSide(glyph=cell, scroll=code),
             MutationSide(glyph=f"{cell}:dream:{variant.kind}", scroll=variant.scroll),
             "repair",
-            container_id=cid,
-            entropy_delta=0.0,
-            rewrite_success_prob=1.0,
+            container=cid,
             accepted=accepted,
             qscore_before=before,
             qscore_after=after,
-            store=lab.store,
-            kg=None if lab.kg.read_only else lab.kg,
-            bus=lab.bus,
         )
         recorded.append(mutation.mutation_id)
         if accepted:

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..contracts import BeamEvent, new_beam_id, utc_now_iso
 from ..errors import CodexError
@@ -416,11 +416,40 @@ class Lab:
 
         return list_mutations(self.store, self.memory(container).container_id)
 
+    def record_mutation(
+        self,
+        original: Any,
+        mutated: Any,
+        reason: Literal["fusion", "repair"],
+        *,
+        container: str,
+        accepted: bool,
+        qscore_before: float | None = None,
+        qscore_after: float | None = None,
+    ) -> Any:
+        """Record one DNA mutation (contract 5) of a container in this Lab's store, graph and bus."""
+        from ..patterns import add_dna_mutation
+
+        return add_dna_mutation(
+            original,
+            mutated,
+            reason,
+            container_id=container,
+            entropy_delta=0.0,
+            rewrite_success_prob=1.0,
+            accepted=accepted,
+            qscore_before=qscore_before,
+            qscore_after=qscore_after,
+            store=self.store,
+            kg=None if self.kg.read_only else self.kg,
+            bus=self.bus,
+        )
+
     def fuse(self, container: str | None = None, *, min_support: int = 3) -> Any:
         """Turn the container's most frequent fusable chain into a fusion glyph callable by name in later
         scrolls (`E = fuse_….(ψ, …)`), kept when ≥ `lab.min_fusion_speedup`× faster; records it as a DNA
         mutation (accepted or not). None when no new chain has the support or the glyph was dropped."""
-        from ..patterns import add_dna_mutation, fusion_sides, recombine_from_beams
+        from ..patterns import fusion_sides, recombine_from_beams
         from ..patterns.motifs import container_beams
 
         cid = self.memory(container).container_id
@@ -438,18 +467,7 @@ class Lab:
             self._fusions[glyph.name] = glyph
             self._save_fusion_scroll(glyph)
         original, mutated = fusion_sides(glyph)
-        mutation = add_dna_mutation(
-            original,
-            mutated,
-            "fusion",
-            container_id=cid,
-            entropy_delta=0.0,
-            rewrite_success_prob=1.0,
-            accepted=kept,
-            store=self.store,
-            kg=None if self.kg.read_only else self.kg,
-            bus=self.bus,
-        )
+        mutation = self.record_mutation(original, mutated, "fusion", container=cid, accepted=kept)
         self._fusion_mutations[glyph.name] = mutation.mutation_id
         return glyph if kept else None
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CodexError, CodexNameError
-from ..patterns import CellSettings, add_dna_mutation, repair_from_drift, repair_sides
+from ..patterns import CellSettings, repair_from_drift, repair_sides
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -81,18 +81,13 @@ def repair_cell(lab: Lab, container: str, cell_id: str | None, *, tries: int = 3
         finally:
             lab.flags = flags
         accepted = after > before
-        mutation = add_dna_mutation(
+        mutation = lab.record_mutation(
             *repair_sides(candidate, code, glyph=cell),
             "repair",
-            container_id=container,
-            entropy_delta=0.0,
-            rewrite_success_prob=1.0,
+            container=container,
             accepted=accepted,
             qscore_before=before,
             qscore_after=after,
-            store=lab.store,
-            kg=None if lab.kg.read_only else lab.kg,
-            bus=lab.bus,
         )
         outcome.tries.append(
             {
