@@ -8,6 +8,7 @@ Every id a trace carries resolves on the Lab that wrote it: `ghx_projection_id` 
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,8 +60,15 @@ def collapse_traces(
 ) -> list[CollapseTrace]:
     """Write the cell's collapse traces to `lab.trace_path` and the store; returns them."""
     written: list[CollapseTrace] = []
-    tree_json = scroll_tree(tree)
-    tags = sorted(memory.bindings)
+    export = functools.partial(  # what every trace of this cell shares
+        export_collapse_trace,
+        identity=_user(),
+        ghx_projection_id=run_id,
+        scroll_tree=scroll_tree(tree),
+        memory_tags=sorted(memory.bindings),
+        path=lab.trace_path,
+        store=lab.store,
+    )
     for name, held in result.values.items():
         value = getattr(held, "data", held)
         if not isinstance(value, Measurement):
@@ -74,18 +82,14 @@ def collapse_traces(
             source = memory.bindings.get(node.args[0].value)
             operand = source.value if source is not None else None
         written.append(
-            export_collapse_trace(
+            export(
                 expression=to_unicode(node) if node is not None else f"⧖ → {name}",
                 output={"name": name, "outcome": list(value.outcome), "probability": float(value.probability)},
                 adapter="qwave",
-                identity=_user(),
-                ghx_projection_id=run_id,
                 vault_snapshot_id=snapshot,
                 qglyph_id=program_id,
-                scroll_tree=tree_json,
                 entropy_before=_entropy(operand),
                 entropy_after=_entropy(value.post),
-                memory_tags=tags,
                 trigger_metadata={
                     "kind": "measurement",
                     "mode": value.mode,
@@ -94,29 +98,21 @@ def collapse_traces(
                     "member": value.member,
                     "beam_id": binding.value.beam_id if binding is not None else None,
                 },
-                path=lab.trace_path,
-                store=lab.store,
             )
         )
     for target, derivation in result.derivations.items():
         for amb in derivation.ambiguities:
             program_id = lab.register_program(to_qglyph(derivation.result))
             written.append(
-                export_collapse_trace(
+                export(
                     expression=to_unicode(derivation.input),
                     output={"name": target, "chosen": amb.chosen, "result": to_unicode(derivation.result)},
                     adapter="photon",
-                    identity=_user(),
-                    ghx_projection_id=run_id,
                     vault_snapshot_id=None,
                     qglyph_id=program_id,
-                    scroll_tree=tree_json,
-                    entropy_before=None,
+                        entropy_before=None,
                     entropy_after=None,
-                    memory_tags=tags,
-                    trigger_metadata={"kind": "rule_choice", "rules": list(amb.rules), "path": list(amb.path)},
-                    path=lab.trace_path,
-                    store=lab.store,
+                        trigger_metadata={"kind": "rule_choice", "rules": list(amb.rules), "path": list(amb.path)},
                 )
             )
     for beam in result.beams:
@@ -124,25 +120,19 @@ def collapse_traces(
         if close is None:
             continue
         written.append(
-            export_collapse_trace(
+            export(
                 expression=beam.token,
                 output={"chosen": beam.result.get("path"), "costs": close},
                 adapter="codex",
-                identity=_user(),
-                ghx_projection_id=run_id,
                 vault_snapshot_id=None,
                 qglyph_id=None,
-                scroll_tree=tree_json,
                 entropy_before=None,
                 entropy_after=None,
-                memory_tags=tags,
                 trigger_metadata={
                     "kind": "scheduler_path",
                     "beam_id": beam.beam_id,
                     "reason": beam.result.get("reason"),
                 },
-                path=lab.trace_path,
-                store=lab.store,
             )
         )
     return written
