@@ -27,7 +27,6 @@ class LiveFeed:
         self.container_id = container_id
         self.run_id = run_id
         self.interval_s = interval_s
-        self.published = 0
         self._pending: list[BeamEvent] = []
         self._progress: dict[str, Any] | None = None
         self._last = 0.0
@@ -72,7 +71,6 @@ class LiveFeed:
             "progress": progress,
         }
         broadcast_qfc_update(QfcUpdate(source=f"container::{self.container_id}", payload=payload), self.bus)
-        self.published += 1
 
 
 def live_feed(bus: MetricsBus, container_id: str, run_id: str, interval_s: float = 0.1) -> LiveFeed | None:
