@@ -128,10 +128,7 @@ class Hud(anywidget.AnyWidget):
         if beam is None:
             self.replay = {"ref": beam_id, "steps": [], "fields": {}, "selected": beam_id, "error": "unknown beam"}
             return
-        state = replay_state(self._lab, beam_id, self.replay_n)
-        if beam_id not in [s["beam_id"] for s in state["steps"]]:  # older than the newest replay_n
-            state["step"] = max(0, len(state["steps"]) - 1)
-        self.replay = {**state, "selected": beam_id}
+        self.replay = {**replay_state(self._lab, beam_id, self.replay_n), "selected": beam_id}
 
     # ------------------------------------------------------------------------------------- display
 
