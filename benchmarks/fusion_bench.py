@@ -123,9 +123,7 @@ def loop_contenders(grid: Grid, steps: int) -> dict[str, Callable[[], Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--loop-sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--repeats", type=int, default=15)

@@ -260,7 +260,8 @@ def print_row(r: dict[str, Any]) -> None:
     cells = [fmt(ms.get(c)) for c in COLUMNS]
     ratio = f"{cx / pp:.2f}" if pp else "—"
     print(
-        f"| {GLYPH[r['op']]} | {r['n']}² | {r['dtype']} | {fmt(r['floor'])} | " + " | ".join(cells)
+        f"| {GLYPH[r['op']]} | {r['n']}² | {r['dtype']} | {fmt(r['floor'])} | "
+        + " | ".join(cells)
         + f" | {cx / r['floor']:.2f} | {ratio} | {pick} |",
         flush=True,
     )

@@ -91,9 +91,7 @@ def write_rates(beams: list[BeamEvent], base: Path, repeats: int) -> tuple[dict[
     return times, len(quads)
 
 
-def batch_sweep(
-    quads: list[Quad], base: Path, sizes: list[int], total: int
-) -> list[tuple[int, float, float]]:
+def batch_sweep(quads: list[Quad], base: Path, sizes: list[int], total: int) -> list[tuple[int, float, float]]:
     """Per call ms of `extend` and `bulk_extend` for batches of each size, over the first `total` quads."""
     rows = []
     for size in sizes:
@@ -163,16 +161,18 @@ def main() -> None:
         ("write", "`write_beams` (mapping + write)"),
         ("map", "mapping alone (`beams_to_quads`)"),
     ):
-        ratios = (f"{best['floor'] / best[key]:.2f} | {mid['floor'] / mid[key]:.2f}" if key != "map"
-                  else " | ")
+        ratios = f"{best['floor'] / best[key]:.2f} | {mid['floor'] / mid[key]:.2f}" if key != "map" else " | "
         print(f"| {label} | {best[key]:.2f} | {mid[key]:.2f} | {n / best[key]:,.0f} | {ratios} |")
-    print(f"| per-cell batches of 25 beams: raw `extend` | {cells_floor:.2f} | | "
-          f"{n / cells_floor:,.0f} | | |")
-    print(f"| per-cell batches of 25 beams: `write_beams` | {cells_write:.2f} | | {n / cells_write:,.0f} | "
-          f"{cells_floor / cells_write:.2f} (vs raw extend) | |")
+    print(f"| per-cell batches of 25 beams: raw `extend` | {cells_floor:.2f} | | {n / cells_floor:,.0f} | | |")
+    print(
+        f"| per-cell batches of 25 beams: `write_beams` | {cells_write:.2f} | | {n / cells_write:,.0f} | "
+        f"{cells_floor / cells_write:.2f} (vs raw extend) | |"
+    )
     ratio = mid["floor"] / mid["write"]
-    print(f"\nTarget: `write_beams` ≥ 1/3 of the floor's rate — {'met' if ratio >= 1 / 3 else 'NOT met'} "
-          f"(median ratio {ratio:.2f}).\n")
+    print(
+        f"\nTarget: `write_beams` ≥ 1/3 of the floor's rate — {'met' if ratio >= 1 / 3 else 'NOT met'} "
+        f"(median ratio {ratio:.2f}).\n"
+    )
     print(f"## One store call per batch: ms per call (`BULK_THRESHOLD` = {BULK_THRESHOLD} quads)\n")
     print("| quads per call | `extend` | `bulk_extend` | faster |")
     print("|---|---|---|---|")

@@ -66,10 +66,12 @@ def main() -> None:
     cli.add_argument("--repeats", type=int, default=5)
     args = cli.parse_args()
     result = measure(args.lines, args.repeats)
-    print(f"parsed {args.lines} lines ({result['tokens_per_line']:.1f} tokens/line), "
-          f"median of {args.repeats}: "
-          f"{result['wall_s'] * 1000:.0f} ms wall = {args.lines / result['wall_s']:,.0f} lines/s; "
-          f"{result['cpu_s'] * 1000:.0f} ms CPU = {args.lines / result['cpu_s']:,.0f} lines/s")
+    print(
+        f"parsed {args.lines} lines ({result['tokens_per_line']:.1f} tokens/line), "
+        f"median of {args.repeats}: "
+        f"{result['wall_s'] * 1000:.0f} ms wall = {args.lines / result['wall_s']:,.0f} lines/s; "
+        f"{result['cpu_s'] * 1000:.0f} ms CPU = {args.lines / result['cpu_s']:,.0f} lines/s"
+    )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,12 @@ MINE_TARGET_S = 2.0
 # Formula cells: (stage, token, parent indices, result kind); index 0 is the run's ingest beam `ψ`,
 # index i ≥ 1 the cell's i-th op beam. Per-op cost scales (ms) make `duration_ms` plausible.
 FORMULAS: dict[str, list[tuple[str, str, list[int], str]]] = {
-    "E": [("wave", "∇", [0], "vector"), ("wave", "•", [1], "field"), ("symbolic", "Δ", [0], "field"),
-          ("wave", "+", [2, 3], "field")],
+    "E": [
+        ("wave", "∇", [0], "vector"),
+        ("wave", "•", [1], "field"),
+        ("symbolic", "Δ", [0], "field"),
+        ("wave", "+", [2, 3], "field"),
+    ],
     "G": [("wave", "Δ", [0], "field"), ("wave", "*", [0], "field"), ("wave", "+", [1, 2], "field")],
     "H": [("wave", "∂x", [0], "field"), ("wave", "∂y", [0], "field"), ("wave", "*", [1, 2], "field")],
     "B": [("wave", "Δ", [0], "field"), ("wave", "Δ", [1], "field")],
@@ -150,8 +154,11 @@ def build_beams(n: int, seed: int = 11, size: int = 256) -> list[BeamEvent]:
                     "kind": "loop",
                     "names": ["ψ"],
                     "duration_ms": 40 * rng.random(),
-                    "attractor": {"kind": "fixed_point", "iteration": rng.randrange(5, 500),
-                                  "residual": 1e-9 * rng.random()},
+                    "attractor": {
+                        "kind": "fixed_point",
+                        "iteration": rng.randrange(5, 500),
+                        "residual": 1e-9 * rng.random(),
+                    },
                 }
                 add(run, cell, "loop", "⟲", [psi], result=result, verdict="pass")
                 continue
@@ -159,12 +166,18 @@ def build_beams(n: int, seed: int = 11, size: int = 256) -> list[BeamEvent]:
             ops = FORMULAS[rng.choice(sorted(FORMULAS))]
             for i, (stage, token, parents, kind) in enumerate(ops):
                 last = i == len(ops) - 1
-                ids.append(add(
-                    run, cell, stage, token, [ids[p] for p in dict.fromkeys(parents)],
-                    result=_result(rng, token, kind, size),
-                    verdict=_verdict(rng),
-                    eid=eid if last and slot in entangled else None,
-                ))
+                ids.append(
+                    add(
+                        run,
+                        cell,
+                        stage,
+                        token,
+                        [ids[p] for p in dict.fromkeys(parents)],
+                        result=_result(rng, token, kind, size),
+                        verdict=_verdict(rng),
+                        eid=eid if last and slot in entangled else None,
+                    )
+                )
     return beams[:n]
 
 
@@ -328,8 +341,7 @@ def kept(ratio: float | None) -> str:
 def bench_fusion(sizes: list[int], repeats: int, cell_runs: int) -> None:
     device = jax.devices()[0]
     glyphs, ran, count = discover(256, cell_runs)
-    print(f"\n## Fusion glyphs from a Lab's beams (256² grid; device {device.platform}, host "
-          f"{platform.machine()})\n")
+    print(f"\n## Fusion glyphs from a Lab's beams (256² grid; device {device.platform}, host {platform.machine()})\n")
     cells = ", ".join(f"`{c}`" for c in LAB_CELLS.values())
     print(
         f"Cells {cells}, {cell_runs} runs each: {count} beams in {ran:.1f} s. `recombine_from_beams` returns the "

@@ -109,9 +109,7 @@ def bench(repeats: int) -> list[tuple[str, float, str]]:
             totals.append((time.perf_counter() - t0) * 1e3)
             kernels.append(_kernel_ms(run, "Δ"))
         total, kern = statistics.median(totals), statistics.median(kernels)
-        rows.append(
-            ("1024² Δ cell, whole pipeline (median)", total, f"kernel {kern:.2f} ms ({kern / total:.0%})")
-        )
+        rows.append(("1024² Δ cell, whole pipeline (median)", total, f"kernel {kern:.2f} ms ({kern / total:.0%})"))
         rows.extend(bench_fusion(Path(tmp), max(10, repeats)))
     return rows
 

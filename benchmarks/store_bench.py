@@ -145,8 +145,7 @@ def bench_queries(store: SQLStore, db: Path, depth: int, replays: int) -> dict[s
         raw.execute(pragma)
     eid = f"eid::bench_run::{7:04x}"
     newest = (
-        f"SELECT {', '.join(BEAM_COLUMNS)} FROM beam_events WHERE eid = ? "
-        "ORDER BY timestamp DESC, seq DESC LIMIT 50"
+        f"SELECT {', '.join(BEAM_COLUMNS)} FROM beam_events WHERE eid = ? ORDER BY timestamp DESC, seq DESC LIMIT 50"
     )
 
     def raw_replay() -> list[dict[str, Any]]:
@@ -159,9 +158,7 @@ def bench_queries(store: SQLStore, db: Path, depth: int, replays: int) -> dict[s
         "replay": median_ms(lambda: store.ghost_replay_for_eid(eid, limit=50), replays),
         "replay_raw": median_ms(raw_replay, replays),
     }
-    assert [b.beam_id for b in store.ghost_replay_for_eid(eid, limit=50)] == [
-        r["beam_id"] for r in raw_replay()
-    ]
+    assert [b.beam_id for b in store.ghost_replay_for_eid(eid, limit=50)] == [r["beam_id"] for r in raw_replay()]
 
     deep = chain(depth, "chain_run")
     for start_at in range(0, len(deep), 50_000):
@@ -184,10 +181,7 @@ def report(n: int, depth: int, repeats: int, best: dict[str, float], ms: dict[st
     print(f"\n## Beam store, SQLite (WAL), {n} beams in one batch, best of {repeats} (load average {load})\n")
     print("| path | rows/s | × json.dumps floor |")
     print("|---|---:|---:|")
-    print(
-        f"| sqlite3 executemany, pre-serialized (floor) | {rate['raw']:,.0f} | "
-        f"{rate['raw'] / rate['dumps']:.2f} |"
-    )
+    print(f"| sqlite3 executemany, pre-serialized (floor) | {rate['raw']:,.0f} | {rate['raw'] / rate['dumps']:.2f} |")
     print(f"| sqlite3 executemany + json.dumps per row (floor) | {rate['dumps']:,.0f} | 1.00 |")
     print(
         f"| `persist_beam_events` (validate, hash chain, beams + lineage edges + entanglements) | "

@@ -290,9 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--container", "-c", default=None)
     p.add_argument("--home", default=None, help="codexlab home (default $CODEXLAB_HOME or ./.codexlab)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    p.add_argument(
-        "--flag", action="append", metavar="NAME=VALUE", help="override a feature flag (repeatable)"
-    )
+    p.add_argument("--flag", action="append", metavar="NAME=VALUE", help="override a feature flag (repeatable)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("flags", help="show each feature flag, its value and where it came from")

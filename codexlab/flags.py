@@ -179,9 +179,7 @@ def format_flags_table(flags: Flags) -> str:
     for name in FLAG_NAMES:
         rows.append((name, _show(flags[name]), flags.source(name), FLAG_SPECS[name].help))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3] for row in rows
-    ]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3] for row in rows]
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -218,9 +216,7 @@ def _coerce(name: str, raw: object, where: str) -> bool | float:
         )
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         return _check_number(name, float(raw), where)
-    raise CodexConfigError(
-        f"`{name}` ({where}) should be a number >= 0, got `{raw!r}`; pass a float such as 50.0."
-    )
+    raise CodexConfigError(f"`{name}` ({where}) should be a number >= 0, got `{raw!r}`; pass a float such as 50.0.")
 
 
 def _from_env(name: str, text: str) -> bool | float:
@@ -275,8 +271,6 @@ def _read_pyproject(path: Path) -> dict[str, bool | float]:
         name = key.upper()
         if name not in FLAG_SPECS:
             hint = did_you_mean(name, FLAG_NAMES) or did_you_mean(key.lower(), CONFIG_KEYS)
-            raise CodexConfigError(
-                f"`{key}` in {where} is not a flag or setting{hint}; use one of {_flag_list()}."
-            )
+            raise CodexConfigError(f"`{key}` in {where} is not a flag or setting{hint}; use one of {_flag_list()}.")
         found[name] = _coerce(name, raw, where)
     return found

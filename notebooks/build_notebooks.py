@@ -72,7 +72,8 @@ an entangled pair, a seeded measurement and a goal. Below the cell: the live HUD
 timeline to replay it) and the `Run` — each value's kind, shape and range, qscores, derivations and the
 ids that `lab.replay` resolves. (HUD cells carry the `nbval-ignore-output` tag: timings differ per run.)
 """),
-    code("""
+    code(
+        """
 %%codex --seed 7
 @grid x:-1..1:64, y:-1..1:64
 ψ := gaussian(x, y, σ=0.15) * exp(i*8*x)
@@ -82,7 +83,9 @@ S = ψ ⊕ φ
 P = ψ ↔ φ
 M = ⧖ψ
 ⟦ Goal | smooth : ‖∇ψ‖ < 40 ⟧
-""", "nbval-ignore-output"),
+""",
+        "nbval-ignore-output",
+    ),
     md("The names are ordinary Python objects now: fields are `xarray.DataArray`s on the grid."),
     code("""
 run = %codex last
@@ -102,12 +105,15 @@ also a player that steps through them with each field's vault snapshot as a heat
 A `⟲` loop: 6000 explicit heat-equation steps, fused into one JAX `lax.fori_loop`. While it runs the HUD
 shows its progress, reported from inside the compiled loop.
 """),
-    code("""
+    code(
+        """
 %%codex
 @grid x:-1..1:256, y:-1..1:256
 u := gaussian(x, y, σ=0.2)
 ⟲ 6000 { u = u + 0.00001*Δu }
-""", "nbval-ignore-output"),
+""",
+        "nbval-ignore-output",
+    ),
     md("A Gaussian of variance σ² spreads to σ² + 2t under ∂u/∂t = Δu, so its 2-D peak falls by σ²/(σ² + 2t):"),
     code("""
 t, s2 = 6000 * 0.00001, 0.2**2
@@ -133,10 +139,13 @@ This cell carries the `raises-exception` tag.
 
 Next: `01_fields_and_operators`, `02_photon_derivations`, … in this folder.
 """),
-    code("""
+    code(
+        """
 %%codex --no-hud
 A = x +* 1
-""", "raises-exception"),
+""",
+        "raises-exception",
+    ),
 ]
 
 # ------------------------------------------------------------------------------------------------ 01
@@ -235,11 +244,14 @@ print("rules:", d.rule_names)
 print("steps:", len(d))
 """),
     md("Each step has the rule that fired and the expression before and after it:"),
-    code("""
+    code(
+        """
 for step in d:
     print(f"{step.rule:>12}: {cx.photon.printing.to_unicode(step.before)}  ⟶  {cx.photon.printing.to_unicode(step.after)}")
-""".replace("cx.photon.printing.", "")
-    .replace("for step in d:", "from codexlab.photon.printing import to_unicode\nfor step in d:")),
+""".replace("cx.photon.printing.", "").replace(
+            "for step in d:", "from codexlab.photon.printing import to_unicode\nfor step in d:"
+        )
+    ),
     md("A derivation renders as LaTeX in Jupyter (`_repr_latex_`); the source is `to_latex()`:"),
     code("""
 print(d.to_latex())
@@ -466,7 +478,9 @@ fused = glyph.kernel(Grid.from_spec([("x", -1, 1, 32), ("y", -1, 1, 32)]))
 out = fused(psi0)
 print(out.shape, "max diff:", float(abs(out - E_ref).max()) < 1e-10)
 """),
-    md("Repairs: for a discretization drift, candidates are a higher FD order, a finer grid, spectral, fp64, symbolic — ranked by predicted qscore. Every patch parses."),
+    md(
+        "Repairs: for a discretization drift, candidates are a higher FD order, a finer grid, spectral, fp64, symbolic — ranked by predicted qscore. Every patch parses."
+    ),
     code("""
 from codexlab.sqi.drift import DriftComponent, DriftReport
 scroll = "@grid x:-1..1:64, y:-1..1:64\\n@precision fp32\\nf := gaussian(x, y, σ=0.2)\\nL = Δf\\n"

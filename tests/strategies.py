@@ -33,8 +33,21 @@ __all__ = [
 
 #: Words that spell a glyph as a function (`grad(f)`); they cannot be bound.
 GLYPH_ALIASES = (
-    "grad", "div", "curl", "lap", "dalembert", "ddt", "collapse", "entangle", "superpose", "cancel",
-    "interfere", "tensor", "cross", "dot", "norm",
+    "grad",
+    "div",
+    "curl",
+    "lap",
+    "dalembert",
+    "ddt",
+    "collapse",
+    "entangle",
+    "superpose",
+    "cancel",
+    "interfere",
+    "tensor",
+    "cross",
+    "dot",
+    "norm",
 )
 #: Called with one argument these mean `∂x … ∂t`; as plain names they are ordinary.
 _PARTIAL_CALLS = ("dx", "dy", "dz", "dt")
@@ -67,8 +80,7 @@ def _raw_names() -> st.SearchStrategy[str]:
 
 def names() -> st.SearchStrategy[str]:
     """Names that may appear in expressions, coordinates and the imaginary unit included."""
-    return st.one_of(st.sampled_from(ast.RESERVED_NAMES), st.sampled_from(("ψ", "φ", "ψ′", "ψ₀", "E2")),
-                     _raw_names())
+    return st.one_of(st.sampled_from(ast.RESERVED_NAMES), st.sampled_from(("ψ", "φ", "ψ′", "ψ₀", "E2")), _raw_names())
 
 
 def binding_names() -> st.SearchStrategy[str]:
@@ -193,9 +205,7 @@ def _simple_statements(max_leaves: int) -> st.SearchStrategy[ast.Statement]:
     )
 
 
-def loops(*, max_leaves: int = 6, body: st.SearchStrategy[ast.Statement] | None = None) -> st.SearchStrategy[
-    ast.Loop
-]:
+def loops(*, max_leaves: int = 6, body: st.SearchStrategy[ast.Statement] | None = None) -> st.SearchStrategy[ast.Loop]:
     """`⟲ N { … }` and `⟲ until C max N { … }` loops."""
     e = exprs(max_leaves=max_leaves)
     body_items = st.lists(body if body is not None else _simple_statements(max_leaves), max_size=3).map(tuple)
@@ -222,6 +232,4 @@ def statements(*, max_leaves: int = 8) -> st.SearchStrategy[ast.Statement]:
 
 def scrolls(*, max_statements: int = 6, max_leaves: int = 8) -> st.SearchStrategy[ast.Scroll]:
     """Whole scrolls: a few statements of every kind."""
-    return st.builds(
-        ast.Scroll, st.lists(statements(max_leaves=max_leaves), max_size=max_statements).map(tuple)
-    )
+    return st.builds(ast.Scroll, st.lists(statements(max_leaves=max_leaves), max_size=max_statements).map(tuple))

@@ -55,9 +55,7 @@ def test_schemas_export_matches_the_committed_files(tmp_path, capsys):
     assert main(["schemas", "--dest", str(tmp_path)]) == 0
     for exported in tmp_path.glob("*.json"):
         committed = REPO / "data" / "schemas" / exported.name
-        assert committed.read_text() == exported.read_text(), (
-            f"{exported.name} is stale; run `codexlab schemas`"
-        )
+        assert committed.read_text() == exported.read_text(), f"{exported.name} is stale; run `codexlab schemas`"
 
 
 def test_verify_reports_an_intact_chain_then_a_broken_one(scroll, tmp_path, capsys):

@@ -17,8 +17,14 @@ from codexlab.flags import (
     resolve_flags,
 )
 
-DEFAULTS = {"PHASE9_ENABLED": False, "PHASE10_ENABLED": False, "QWAVE_EXEC_ON": True, "QKD_ON": False,
-            "SPE_AUTO_FUSE": False, "COST_THRESHOLD": 50.0}
+DEFAULTS = {
+    "PHASE9_ENABLED": False,
+    "PHASE10_ENABLED": False,
+    "QWAVE_EXEC_ON": True,
+    "QKD_ON": False,
+    "SPE_AUTO_FUSE": False,
+    "COST_THRESHOLD": 50.0,
+}
 
 
 def write_pyproject(folder: Path, body: str) -> Path:
@@ -70,8 +76,10 @@ def test_environment_false_words(word, empty_project):
 
 @pytest.mark.parametrize("word", ["2", "enabled", "", "tru"])
 def test_environment_bad_boolean_names_variable_and_accepted_values(word, empty_project):
-    expected = (r"`QKD_ON` \(environment variable `QKD_ON`\) is `.*`, which is not a boolean; "
-                r"use 1/true/yes/on for on or 0/false/no/off for off\.")
+    expected = (
+        r"`QKD_ON` \(environment variable `QKD_ON`\) is `.*`, which is not a boolean; "
+        r"use 1/true/yes/on for on or 0/false/no/off for off\."
+    )
     with pytest.raises(CodexConfigError, match=expected):
         resolve_flags(environ={"QKD_ON": word}, start_dir=empty_project)
 
@@ -79,8 +87,11 @@ def test_environment_bad_boolean_names_variable_and_accepted_values(word, empty_
 def test_environment_numbers(empty_project):
     assert resolve_flags(environ={"COST_THRESHOLD": "12.5"}, start_dir=empty_project).COST_THRESHOLD == 12.5
     assert resolve_flags(environ={"COST_THRESHOLD": "0"}, start_dir=empty_project).COST_THRESHOLD == 0.0
-    with pytest.raises(CodexConfigError, match=r"`COST_THRESHOLD` \(environment variable `COST_THRESHOLD`\) "
-                                               r"is `fast`, which is not a number"):
+    with pytest.raises(
+        CodexConfigError,
+        match=r"`COST_THRESHOLD` \(environment variable `COST_THRESHOLD`\) "
+        r"is `fast`, which is not a number",
+    ):
         resolve_flags(environ={"COST_THRESHOLD": "fast"}, start_dir=empty_project)
     for bad in ("-1", "nan", "inf"):
         with pytest.raises(CodexConfigError, match=r"must be a finite number >= 0"):
@@ -94,8 +105,11 @@ def test_real_process_environment_is_read(monkeypatch, empty_project):
 
 
 def test_pyproject_is_found_by_walking_up_and_lowercase_keys_work(tmp_path):
-    write_pyproject(tmp_path, "[tool.codexlab]\nphase9_enabled = true\ncost_threshold = 7\nhome = '.cx'\n"
-                              "[tool.codexlab.containers.demo]\nrequires_consent = true\n")
+    write_pyproject(
+        tmp_path,
+        "[tool.codexlab]\nphase9_enabled = true\ncost_threshold = 7\nhome = '.cx'\n"
+        "[tool.codexlab.containers.demo]\nrequires_consent = true\n",
+    )
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
     assert find_pyproject(deep) == tmp_path / "pyproject.toml"
@@ -115,8 +129,11 @@ def test_nearest_pyproject_wins(tmp_path):
 
 def test_pyproject_unknown_flag_suggests_the_closest(tmp_path):
     write_pyproject(tmp_path, "[tool.codexlab]\nQWAVE_EXEC = false\n")
-    with pytest.raises(CodexConfigError, match=r"`QWAVE_EXEC` in `\[tool\.codexlab\]` in .* is not a flag or "
-                                               r"setting \(did you mean `QWAVE_EXEC_ON`\?\)"):
+    with pytest.raises(
+        CodexConfigError,
+        match=r"`QWAVE_EXEC` in `\[tool\.codexlab\]` in .* is not a flag or "
+        r"setting \(did you mean `QWAVE_EXEC_ON`\?\)",
+    ):
         resolve_flags(environ={}, start_dir=tmp_path)
 
 
@@ -140,8 +157,11 @@ def test_argument_unknown_name_and_wrong_types(empty_project):
     expected = r"`QKD_ON` \(argument `QKD_ON`\) should be a boolean \(true or false\), got `1`"
     with pytest.raises(CodexConfigError, match=expected):
         resolve_flags({"QKD_ON": 1}, environ={}, start_dir=empty_project)
-    with pytest.raises(CodexConfigError, match=r"`COST_THRESHOLD` \(argument `COST_THRESHOLD`\) should be a "
-                                               r"number >= 0, got `True`"):
+    with pytest.raises(
+        CodexConfigError,
+        match=r"`COST_THRESHOLD` \(argument `COST_THRESHOLD`\) should be a "
+        r"number >= 0, got `True`",
+    ):
         resolve_flags({"COST_THRESHOLD": True}, environ={}, start_dir=empty_project)
     with pytest.raises(CodexConfigError, match=r"is -0\.5, but it must be a finite number >= 0"):
         resolve_flags({"COST_THRESHOLD": -0.5}, environ={}, start_dir=empty_project)

@@ -18,6 +18,7 @@ def _init_or_contract_error(self: BaseModel, data: dict[str, Any]) -> None:
     except ValidationError as exc:
         raise format_validation_error(type(self), exc) from None
 
+
 PAYLOAD_KINDS: dict[str, type[BaseModel]] = {}
 
 
@@ -33,9 +34,7 @@ def register_kind(cls: type[BaseModel]) -> type[BaseModel]:
 class Part(BaseModel):
     """A nested part of a payload: strict types, unknown keys rejected, immutable."""
 
-    model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, allow_inf_nan=False, ser_json_inf_nan="strings"
-    )
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False, ser_json_inf_nan="strings")
 
     def __init__(self, **data: Any) -> None:
         _init_or_contract_error(self, data)
@@ -48,9 +47,7 @@ class Part(BaseModel):
 class ContractModel(BaseModel):
     """A top-level payload: strict, unknown keys rejected, immutable, with a version `v`."""
 
-    model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, allow_inf_nan=False, ser_json_inf_nan="strings"
-    )
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False, ser_json_inf_nan="strings")
 
     def __init__(self, **data: Any) -> None:
         _init_or_contract_error(self, data)
@@ -69,9 +66,7 @@ class ContractModel(BaseModel):
     def _current_version(cls, value: int) -> int:
         """Reject other versions here; `load_payload` upgrades older ones through migrations."""
         if value > cls.VERSION:
-            raise ValueError(
-                f"is {value}, newer than this codexlab reads (up to {cls.VERSION}); upgrade codexlab"
-            )
+            raise ValueError(f"is {value}, newer than this codexlab reads (up to {cls.VERSION}); upgrade codexlab")
         if value < cls.VERSION:
             raise ValueError(
                 f"is {value}, older than the current version {cls.VERSION}; read it with `load_payload`, "

@@ -34,16 +34,40 @@ __all__ = [
 ]
 
 Stage = Literal[
-    "ingest", "rewrite", "schedule", "symbolic", "wave", "entangle", "collapse", "loop",
-    "sqi", "policy", "fusion", "repair", "kg", "cpu", "container", "error",
+    "ingest",
+    "rewrite",
+    "schedule",
+    "symbolic",
+    "wave",
+    "entangle",
+    "collapse",
+    "loop",
+    "sqi",
+    "policy",
+    "fusion",
+    "repair",
+    "kg",
+    "cpu",
+    "container",
+    "error",
 ]
 STAGES: tuple[str, ...] = get_args(Stage)
 
 HASH_PATTERN = r"^[0-9a-f]{64}$"
 
 CHAINED_FIELDS: tuple[str, ...] = (
-    "v", "beam_id", "cell_id", "sheet_run_id", "container_id", "eid", "stage", "token", "result",
-    "timestamp", "parents", "source",
+    "v",
+    "beam_id",
+    "cell_id",
+    "sheet_run_id",
+    "container_id",
+    "eid",
+    "stage",
+    "token",
+    "result",
+    "timestamp",
+    "parents",
+    "source",
 )
 
 
@@ -74,17 +98,13 @@ def to_utc_iso(value: datetime | str) -> str:
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(
-                f"should be an ISO 8601 time such as `2025-01-01T00:00:00Z`, got `{value!r}`"
-            ) from None
+            raise ValueError(f"should be an ISO 8601 time such as `2025-01-01T00:00:00Z`, got `{value!r}`") from None
     elif isinstance(value, datetime):
         parsed = value
     else:
         raise ValueError(f"should be an ISO 8601 UTC string or an aware datetime, got `{value!r}`")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValueError(
-            f"has no time zone, got `{value!s}`; add `Z` (UTC) or an offset such as `+02:00`"
-        )
+        raise ValueError(f"has no time zone, got `{value!s}`; add `Z` (UTC) or an offset such as `+02:00`")
     try:
         return _format_utc(parsed.astimezone(UTC))
     except OverflowError:

@@ -12,8 +12,12 @@ from codexlab.errors import did_you_mean
 __all__ = ["QFC_PAYLOAD_KINDS", "QfcPayloadKind", "QfcUpdate"]
 
 QfcPayloadKind = Literal[
-    "qpu_cell_update", "qpu_sheet_metrics", "qpu_precision_profile",
-    "qpu_beam_lineage", "qpu_entanglement_map", "qpu_beam_timeline",
+    "qpu_cell_update",
+    "qpu_sheet_metrics",
+    "qpu_precision_profile",
+    "qpu_beam_lineage",
+    "qpu_entanglement_map",
+    "qpu_beam_timeline",
 ]
 QFC_PAYLOAD_KINDS: tuple[str, ...] = get_args(QfcPayloadKind)
 

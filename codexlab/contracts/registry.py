@@ -51,9 +51,7 @@ def model_for(kind_or_model: str | type[M]) -> type[M]:
     model = PAYLOAD_KINDS.get(kind_or_model)
     if model is None:
         hint = did_you_mean(kind_or_model, PAYLOAD_KINDS)
-        raise ContractError(
-            f"`{kind_or_model}` is not a payload kind{hint}; use one of {_kind_list()}."
-        )
+        raise ContractError(f"`{kind_or_model}` is not a payload kind{hint}; use one of {_kind_list()}.")
     return model  # type: ignore[return-value]
 
 
@@ -111,9 +109,7 @@ def _parse_json_text(model: type[BaseModel], data: Any) -> Any:
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:
-        raise ContractError(
-            f"`{_kind_of(model)}` payload is not valid JSON ({exc}); send a JSON object."
-        ) from None
+        raise ContractError(f"`{_kind_of(model)}` payload is not valid JSON ({exc}); send a JSON object.") from None
 
 
 def _upgrade(model: type[BaseModel], data: dict[str, Any], version: int, current: int) -> dict[str, Any]:

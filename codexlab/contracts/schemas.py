@@ -33,8 +33,7 @@ def schema_for(kind: str) -> dict[str, Any]:
 def schema_texts() -> dict[str, str]:
     """File name -> exact file text (sorted keys, indent 2, trailing newline) for every kind."""
     return {
-        f"{kind}{SCHEMA_SUFFIX}": json.dumps(schema_for(kind), sort_keys=True, indent=2, ensure_ascii=False)
-        + "\n"
+        f"{kind}{SCHEMA_SUFFIX}": json.dumps(schema_for(kind), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
         for kind in payload_kinds()
     }
 
@@ -61,7 +60,5 @@ def schemas_are_current(dest: Path | str) -> list[str]:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             problems.append(name)
     if folder.is_dir():
-        problems.extend(
-            p.name for p in folder.glob(f"*{SCHEMA_SUFFIX}") if p.name not in expected
-        )
+        problems.extend(p.name for p in folder.glob(f"*{SCHEMA_SUFFIX}") if p.name not in expected)
     return sorted(problems)

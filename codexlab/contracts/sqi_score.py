@@ -14,7 +14,11 @@ __all__ = ["RATING_FLOORS", "Rating", "SqiScore", "rating_for"]
 Rating = Literal["exceptional", "strong", "moderate", "weak", "poor"]
 RATINGS: tuple[str, ...] = get_args(Rating)
 RATING_FLOORS: tuple[tuple[float, str], ...] = (
-    (0.85, "exceptional"), (0.65, "strong"), (0.45, "moderate"), (0.25, "weak"), (0.0, "poor"),
+    (0.85, "exceptional"),
+    (0.65, "strong"),
+    (0.45, "moderate"),
+    (0.25, "weak"),
+    (0.0, "poor"),
 )
 
 

@@ -37,9 +37,7 @@ class Hud(anywidget.AnyWidget):
     #: Beams shown in the replay panel.
     replay_n = traitlets.Int(20)
 
-    def __init__(
-        self, lab: Any, container: str | None = None, history: Hud | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, lab: Any, container: str | None = None, history: Hud | None = None, **kwargs: Any) -> None:
         """`history`: an earlier HUD of the same session whose SQI/drift run history this one continues."""
         from .library import plotly_library
 

@@ -40,8 +40,7 @@ def _open_read_only(path: Path) -> Store:
     """A read-only Oxigraph instance, or a StoreError that names the path."""
     if not (path / "CURRENT").is_file():
         raise StoreError(
-            f"There is no knowledge graph at `{path}`; run a scroll first (a `Lab` creates it) or pass the "
-            "right home."
+            f"There is no knowledge graph at `{path}`; run a scroll first (a `Lab` creates it) or pass the right home."
         )
     try:
         return Store.read_only(str(path))
@@ -78,9 +77,7 @@ class Handle:
         """The open store; a read-only view is reopened first when the writer has committed since."""
         store = self.store
         if store is None:
-            raise StoreError(
-                f"The knowledge graph at `{self.path}` is closed; open a new `KnowledgeGraph` on it."
-            )
+            raise StoreError(f"The knowledge graph at `{self.path}` is closed; open a new `KnowledgeGraph` on it.")
         if self.writable:
             return store
         stamp = _stamp(self.path)

@@ -37,8 +37,6 @@ def write_mutation(mutation: MutationLike, *, kg: KnowledgeGraph | None = None, 
     return _graph(kg, home).write_mutation(mutation)
 
 
-def write_scores(
-    scores: Iterable[ScoreLike], *, kg: KnowledgeGraph | None = None, home: Home = None
-) -> int:
+def write_scores(scores: Iterable[ScoreLike], *, kg: KnowledgeGraph | None = None, home: Home = None) -> int:
     """Write SQI score events onto entities already in the graph; returns the quads written."""
     return _graph(kg, home).write_scores(scores)

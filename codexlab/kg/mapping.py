@@ -257,9 +257,7 @@ def beams_to_quads(
             metric_declared.add(beam.sheet_run_id)
             out += _metric_quads(graph)
         val = value_of.get(beam.beam_id) or value_iri(beam.beam_id)
-        out += score_quads(
-            val, measurement_iri(beam.beam_id), graph, qscore=qscore, drift=drift, score=score
-        )
+        out += score_quads(val, measurement_iri(beam.beam_id), graph, qscore=qscore, drift=drift, score=score)
     return out
 
 

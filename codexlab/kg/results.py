@@ -20,8 +20,19 @@ __all__ = ["rows_frame", "sparql_syntax_error", "to_python"]
 _SPARQL_POSITION = re.compile(r"at (\d+):(\d+)")
 
 _INTEGER_TYPES = (
-    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger", "nonPositiveInteger",
-    "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte",
+    "integer",
+    "int",
+    "long",
+    "short",
+    "byte",
+    "nonNegativeInteger",
+    "positiveInteger",
+    "nonPositiveInteger",
+    "negativeInteger",
+    "unsignedLong",
+    "unsignedInt",
+    "unsignedShort",
+    "unsignedByte",
 )
 _FLOAT_TYPES = ("double", "float", "decimal")
 

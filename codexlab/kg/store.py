@@ -135,9 +135,7 @@ class KnowledgeGraph:
     def _store(self) -> Store:
         """The open store (a read-only view is reopened first when the writer has committed since)."""
         if self._closed:
-            raise StoreError(
-                f"The knowledge graph at `{self.path}` is closed; open a new `KnowledgeGraph` on it."
-            )
+            raise StoreError(f"The knowledge graph at `{self.path}` is closed; open a new `KnowledgeGraph` on it.")
         return self._handle.current()
 
     def _writable_store(self) -> Store:
@@ -242,9 +240,7 @@ class KnowledgeGraph:
         found: dict[str, Any] = {}
         for start in range(0, len(iris), 500):
             chunk = " ".join(f"<{iri}>" for iri in iris[start : start + 500])
-            result = self._execute(
-                f"SELECT ?e ?g WHERE {{ VALUES ?e {{ {chunk} }} GRAPH ?g {{ ?e a prov:Entity }} }}"
-            )
+            result = self._execute(f"SELECT ?e ?g WHERE {{ VALUES ?e {{ {chunk} }} GRAPH ?g {{ ?e a prov:Entity }} }}")
             assert not isinstance(result, bool)
             for entity, graph in result[1]:
                 found[entity.value] = graph

@@ -211,7 +211,7 @@ def id_of(iri: str, kind: str) -> str | None:
     prefix = f"{ID_NS}{kind}/"
     if not iri.startswith(prefix):
         return None
-    return unquote(iri[len(prefix):])
+    return unquote(iri[len(prefix) :])
 
 
 def compact(iri: str) -> str:
@@ -221,4 +221,4 @@ def compact(iri: str) -> str:
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(ns) > len(best):
             best, name = ns, prefix
-    return f"{name}:{iri[len(best):]}" if best else f"<{iri}>"
+    return f"{name}:{iri[len(best) :]}" if best else f"<{iri}>"

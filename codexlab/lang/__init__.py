@@ -1,8 +1,8 @@
 """CodexLang: parse scrolls to the Codex AST, print them back, and keep a library of named scrolls.
 
-    >>> from codexlab.lang import parse, to_text
-    >>> to_text(parse("L = div(grad(psi))"))
-    'L = ∇·∇psi\\n'
+>>> from codexlab.lang import parse, to_text
+>>> to_text(parse("L = div(grad(psi))"))
+'L = ∇·∇psi\\n'
 """
 
 from __future__ import annotations

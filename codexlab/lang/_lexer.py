@@ -42,8 +42,9 @@ class CodexLexer(Lexer):
         )
         self.master = re.compile(alternatives, conf.g_regex_flags)
         self.ignore = frozenset(conf.ignore)
-        self.multiline = frozenset(t.name for t in terminals if "\\n" in t.pattern.to_regexp()
-                                   or "\\s" in t.pattern.to_regexp())
+        self.multiline = frozenset(
+            t.name for t in terminals if "\\n" in t.pattern.to_regexp() or "\\s" in t.pattern.to_regexp()
+        )
         self.allowed = frozenset(t.name for t in terminals) - self.ignore
         self.terminals_by_name = conf.terminals_by_name
 
@@ -63,8 +64,15 @@ class CodexLexer(Lexer):
         while pos < end:
             found = match(text, pos, end)
             if found is None:
-                raise UnexpectedCharacters(text, pos, line, pos - line_start + 1, allowed=self.allowed,
-                                           state=parser_state, terminals_by_name=self.terminals_by_name)
+                raise UnexpectedCharacters(
+                    text,
+                    pos,
+                    line,
+                    pos - line_start + 1,
+                    allowed=self.allowed,
+                    state=parser_state,
+                    terminals_by_name=self.terminals_by_name,
+                )
             kind = found.lastgroup or ""
             value = found.group()
             stop = found.end()

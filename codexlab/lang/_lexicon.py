@@ -33,9 +33,7 @@ NORM_ALIAS = "norm"
 PARTIAL_CALLS: dict[str, str] = {"dx": "∂x", "dy": "∂y", "dz": "∂z", "dt": "∂t"}
 
 #: Every glyph word: none of them can be defined or assigned.
-GLYPH_WORDS: frozenset[str] = frozenset(
-    {*UNARY_ALIASES, *BINARY_ALIASES, INTERFERE_ALIAS, NORM_ALIAS}
-)
+GLYPH_WORDS: frozenset[str] = frozenset({*UNARY_ALIASES, *BINARY_ALIASES, INTERFERE_ALIAS, NORM_ALIAS})
 #: `repeat` is the ASCII spelling of `⟲` and never a name.
 KEYWORDS: frozenset[str] = frozenset({"repeat"})
 #: Names that cannot be the target of `:=` or `=`.

@@ -62,17 +62,14 @@ WORDS: dict[str, str] = {
     "$END": "the end of the input",
 }
 _OPERAND_STARTS = frozenset(
-    {"NAME", "NUMBER", "STRING", "PREFIX", "MINUS", "LPAR", "LSQB", "NORM", "BAR", "SUPOP", "ENT", "MULOP",
-     "BOWTIE"}
+    {"NAME", "NUMBER", "STRING", "PREFIX", "MINUS", "LPAR", "LSQB", "NORM", "BAR", "SUPOP", "ENT", "MULOP", "BOWTIE"}
 )
 _OPERATORS = frozenset(
-    {"ARROW", "CMP", "ENT", "SUPOP", "BOWTIE", "PLUS", "MINUS", "MULOP", "STAR", "SLASH", "CARET",
-     "SUPERSCRIPT"}
+    {"ARROW", "CMP", "ENT", "SUPOP", "BOWTIE", "PLUS", "MINUS", "MULOP", "STAR", "SLASH", "CARET", "SUPERSCRIPT"}
 )
 #: Tokens after which an operand must follow, worded as "an operand" (operators) or "an expression".
 _NEEDS_OPERAND = _OPERATORS - {"SUPERSCRIPT"} | {"PREFIX"}
-_NEEDS_EXPRESSION = frozenset({"_DEFINE", "_ASSIGN", "LPAR", "LSQB", "_COMMA", "NORM", "BAR", "UNTIL", "MAX",
-                               "_COLON"})
+_NEEDS_EXPRESSION = frozenset({"_DEFINE", "_ASSIGN", "LPAR", "LSQB", "_COMMA", "NORM", "BAR", "UNTIL", "MAX", "_COLON"})
 #: Opening token → (its closing terminal, how to name the open construct).
 _OPENERS: dict[str, tuple[str, str]] = {
     "LPAR": ("_RPAR", "the `(`"),
@@ -88,12 +85,10 @@ _RECORD_PARTS = frozenset({"BAR", "NAME", "STRING", "_COLON", "ARROW", "_RREC"})
 _COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
 
-def located(message: str, line: int, column: int, smap: SourceMap,
-            expected: tuple[str, ...] = ()) -> CodexSyntaxError:
+def located(message: str, line: int, column: int, smap: SourceMap, expected: tuple[str, ...] = ()) -> CodexSyntaxError:
     """A CodexSyntaxError at a normalized (line, column), reported at the original position."""
     line, column = smap.original_position(line, column)
-    return CodexSyntaxError(message, line=line, column=column, source_line=smap.source_line(line),
-                            expected=expected)
+    return CodexSyntaxError(message, line=line, column=column, source_line=smap.source_line(line), expected=expected)
 
 
 def end_position(text: str) -> tuple[int, int]:
@@ -134,8 +129,7 @@ def _unexpected_character(err: UnexpectedCharacters, smap: SourceMap) -> CodexSy
     elif char == "μ":
         message = "`μ` is an operator letter and cannot be part of a name; write `mu` instead"
     elif char == "'":
-        message = ("unexpected `'`: strings are written with double quotes `\"…\"` and primes follow a name "
-                   "(`ψ′`)")
+        message = 'unexpected `\'`: strings are written with double quotes `"…"` and primes follow a name (`ψ′`)'
     elif char == "@":
         message = "a directive needs its name right after `@`, as in `@grid` or `@seed`"
     elif char == "." and before.isdigit():
@@ -228,8 +222,11 @@ def _close_message(opener: Token, stack: list[object]) -> str:
     """`expected `)` to close the `(` opened at line 1, column 5` (a loop says where its `⟲` is)."""
     closer, what = _OPENERS[opener.type]
     if opener.type == "_LBRACE":
-        loops = [t for t in stack if isinstance(t, Token) and t.type in ("LOOP", "REPEAT")
-                 and (t.line or 0) <= (opener.line or 0)]
+        loops = [
+            t
+            for t in stack
+            if isinstance(t, Token) and t.type in ("LOOP", "REPEAT") and (t.line or 0) <= (opener.line or 0)
+        ]
         line = loops[-1].line if loops else opener.line
         return f"expected `}}` to close the loop opened at line {line}"
     return f"expected {WORDS[closer]} to close {what} opened at line {opener.line}, column {opener.column}"
@@ -264,8 +261,10 @@ def _explain(tok: Token, expected: set[str], stack: list[object], text: str) -> 
     found = "" if at_end else f", not {_describe(tok)}"
 
     if prev is not None and prev_kind == "REPEAT" and kind in ("_ASSIGN", "_DEFINE"):
-        return ("`repeat` is a keyword (the ASCII spelling of `⟲`) and cannot be bound; use another name",
-                *_start(prev))
+        return (
+            "`repeat` is a keyword (the ASCII spelling of `⟲`) and cannot be bound; use another name",
+            *_start(prev),
+        )
     if prev_kind == "BOWTIE" and "LSQB" in expected:
         return f"expected `[φ]` after `⋈`: interference is written `a ⋈[φ] b`{found}", line, column
     if prev_kind in ("LOOP", "REPEAT"):
@@ -285,8 +284,11 @@ def _explain(tok: Token, expected: set[str], stack: list[object], text: str) -> 
     if expected <= {"SUPERSCRIPT", "CARET"}:
         return f"expected `²` after `|…|`: a density is written `|e|²`{found}", line, column
     if "MAX" in expected:
-        return (f"expected `max` and an iteration bound after the loop condition, as in "
-                f"`⟲ until C max N {{ … }}`{found}"), line, column
+        return (
+            (f"expected `max` and an iteration bound after the loop condition, as in `⟲ until C max N {{ … }}`{found}"),
+            line,
+            column,
+        )
     if "_LBRACE" in expected and kind != "_LBRACE":
         return f"expected `{{` to start the loop body, as in `⟲ 50 {{ … }}`{found}", line, column
     opened = _open_brackets(stack)
@@ -296,17 +298,29 @@ def _explain(tok: Token, expected: set[str], stack: list[object], text: str) -> 
     if kind in _CLOSERS and kind not in expected:
         return f"unexpected {_describe(tok)}: nothing open here to close; remove it", line, column
     if opened and opened[-1].type == "LREC" and expected <= _RECORD_PARTS:
-        return f"unexpected {_describe(tok)}: a glyph record is written `⟦ Type | Tag : Value -> Action ⟧`", \
-            line, column
+        return (
+            f"unexpected {_describe(tok)}: a glyph record is written `⟦ Type | Tag : Value -> Action ⟧`",
+            line,
+            column,
+        )
     if _in_axis(stack) and expected & {"_COLON", "_DOTDOT", "NUMBER"}:
-        return f"unexpected {_describe(tok)}: a grid axis is written `name:lo..hi:n`, as in `x:-1..1:256`", \
-            line, column
+        return f"unexpected {_describe(tok)}: a grid axis is written `name:lo..hi:n`, as in `x:-1..1:256`", line, column
     if kind in _OPERAND_STARTS - {"MINUS"} and expected & _OPERATORS:
         if kind == "NAME" and tok.start_pos and text[tok.start_pos - 1].isdigit():
-            return f"a number and a name cannot touch (`…{text[tok.start_pos - 1]}{tok}`); write a product " \
-                   "with `*`, as in `2*x`", line, column
-        return (f"unexpected {_describe(tok)}: two expressions cannot stand side by side; put an operator "
-                "such as `*` between them, or start a new line"), line, column
+            return (
+                f"a number and a name cannot touch (`…{text[tok.start_pos - 1]}{tok}`); write a product "
+                "with `*`, as in `2*x`",
+                line,
+                column,
+            )
+        return (
+            (
+                f"unexpected {_describe(tok)}: two expressions cannot stand side by side; put an operator "
+                "such as `*` between them, or start a new line"
+            ),
+            line,
+            column,
+        )
     words = _expected_words(expected)
     wanted = " or ".join(words) if len(words) <= 3 else ", ".join(words[:-1]) + " or " + words[-1]
     return f"unexpected {_describe(tok)}: expected {wanted}", line, column

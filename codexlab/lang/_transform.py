@@ -35,8 +35,7 @@ _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 #: Precedence of the infix operator tokens (CODEXLANG.md levels 1–6, renumbered 1–7 as integers).
-_CHAIN_LEVEL = {"ARROW": 1, "CMP": 2, "ENT": 3, "SUPOP": 4, "PLUS": 6, "MINUS": 6, "MULOP": 7, "STAR": 7,
-                "SLASH": 7}
+_CHAIN_LEVEL = {"ARROW": 1, "CMP": 2, "ENT": 3, "SUPOP": 4, "PLUS": 6, "MINUS": 6, "MULOP": 7, "STAR": 7, "SLASH": 7}
 _COMPARISON_LEVEL = 2
 _INTERFERE_LEVEL = 5
 
@@ -87,14 +86,16 @@ def number_value(tok: Token) -> int | float:
     if "." in text or "e" in text or "E" in text:
         value = float(text)
         if math.isinf(value):
-            raise NodeError(f"the number `{text}` is too large for a float; use a smaller exponent",
-                            tok.line, tok.column)
+            raise NodeError(
+                f"the number `{text}` is too large for a float; use a smaller exponent", tok.line, tok.column
+            )
         return value
     try:
         return int(text)
     except ValueError as err:
-        raise NodeError(f"the number `{text[:20]}…` has too many digits; write it with an exponent",
-                        tok.line, tok.column) from err
+        raise NodeError(
+            f"the number `{text[:20]}…` has too many digits; write it with an exponent", tok.line, tok.column
+        ) from err
 
 
 def string_value(tok: Token) -> str:
@@ -110,27 +111,32 @@ def _label(tok: Token) -> str:
     return string_value(tok) if tok.type == "STRING" else tok.value
 
 
-def _split_args(args: list[ast.Expr | ast.Keyword], where: str
-                ) -> tuple[tuple[ast.Expr, ...], tuple[ast.Keyword, ...]]:
+def _split_args(args: list[ast.Expr | ast.Keyword], where: str) -> tuple[tuple[ast.Expr, ...], tuple[ast.Keyword, ...]]:
     """Positional and keyword arguments; positional ones come first and keywords do not repeat."""
     positional: list[ast.Expr] = []
     keywords: list[ast.Keyword] = []
     for arg in args:
         if isinstance(arg, ast.Keyword):
             if any(k.name == arg.name for k in keywords):
-                raise NodeError(f"the keyword argument `{arg.name}` is given twice in `{where}(…)`; keep one",
-                                arg.line, arg.column)
+                raise NodeError(
+                    f"the keyword argument `{arg.name}` is given twice in `{where}(…)`; keep one", arg.line, arg.column
+                )
             keywords.append(arg)
         elif keywords:
-            raise NodeError(f"a positional argument follows the keyword argument `{keywords[-1].name}` in "
-                            f"`{where}(…)`; put positional arguments first", arg.line, arg.column)
+            raise NodeError(
+                f"a positional argument follows the keyword argument `{keywords[-1].name}` in "
+                f"`{where}(…)`; put positional arguments first",
+                arg.line,
+                arg.column,
+            )
         else:
             positional.append(arg)
     return tuple(positional), tuple(keywords)
 
 
-def _glyph_node(glyph: str, args: tuple[ast.Expr, ...], kwargs: tuple[ast.Keyword, ...], line: int,
-                column: int) -> ast.Expr:
+def _glyph_node(
+    glyph: str, args: tuple[ast.Expr, ...], kwargs: tuple[ast.Keyword, ...], line: int, column: int
+) -> ast.Expr:
     """A glyph called as a function: its operator node at the operator's arity, else a `Call`."""
     arity = GLYPH_ARITY[glyph]
     if kwargs or len(args) != arity:
@@ -151,8 +157,9 @@ def _binding(tok: Token, verb: str) -> str:
 
 
 def _keyword_used_as_name(tok: Token) -> NodeError:
-    return NodeError(f"`{tok.value}` is a keyword (the ASCII spelling of `⟲`), not a name; use another name",
-                     tok.line, tok.column)
+    return NodeError(
+        f"`{tok.value}` is a keyword (the ASCII spelling of `⟲`), not a name; use another name", tok.line, tok.column
+    )
 
 
 def _fold(operands: list[ast.Expr], pending: list[tuple[int, Token | InterfereOp]]) -> None:
@@ -205,8 +212,11 @@ class AstBuilder:
         name, lo, hi, n = c
         points = number_value(n)
         if not isinstance(points, int):
-            raise NodeError(f"the axis `{name.value}` needs a whole number of points, not `{n.value}`; "
-                            "write e.g. `:256`", n.line, n.column)
+            raise NodeError(
+                f"the axis `{name.value}` needs a whole number of points, not `{n.value}`; write e.g. `:256`",
+                n.line,
+                n.column,
+            )
         return ast.AxisSpec(name.value, lo.value, hi.value, points, line=name.line, column=name.column)
 
     def option(self, c: list[Any]) -> ast.Option:
@@ -248,8 +258,12 @@ class AstBuilder:
             while pending and pending[-1][0] >= level:
                 if level == _COMPARISON_LEVEL == pending[-1][0]:
                     first = pending[-1][1]
-                    raise NodeError(f"comparisons cannot be chained (`{first}` then `{op}`); compare two "
-                                    "values at a time or parenthesize one side", op.line, op.column)
+                    raise NodeError(
+                        f"comparisons cannot be chained (`{first}` then `{op}`); compare two "
+                        "values at a time or parenthesize one side",
+                        op.line,
+                        op.column,
+                    )
                 _fold(operands, pending)
             pending.append((level, op))
             operands.append(c[k + 1])
@@ -333,6 +347,10 @@ class AstBuilder:
     def density(self, c: list[Any]) -> ast.Density:
         power = c[-1]
         if power.value not in ("²", "2"):
-            raise NodeError(f"a density is written `|e|²` (or `|e|^2`), not with the power `{power.value}`; "
-                            "for other powers write `abs(e)^n`", power.line, power.column)
+            raise NodeError(
+                f"a density is written `|e|²` (or `|e|^2`), not with the power `{power.value}`; "
+                "for other powers write `abs(e)^n`",
+                power.line,
+                power.column,
+            )
         return ast.Density(c[1], line=c[0].line, column=c[0].column)

@@ -58,8 +58,9 @@ def parse(text: str) -> ast.Scroll:
         CodexTypeError: `text` is not a string.
     """
     if not isinstance(text, str):
-        raise CodexTypeError(f"`parse` takes CodexLang text (a str), not `{type(text).__name__}`; pass the "
-                             "scroll's source")
+        raise CodexTypeError(
+            f"`parse` takes CodexLang text (a str), not `{type(text).__name__}`; pass the scroll's source"
+        )
     smap = normalize_with_map(text)
     try:
         scroll = cast(ast.Scroll, codexlang_parser().parse(smap.normalized))
@@ -81,13 +82,22 @@ def parse_expr(text: str) -> ast.Expr:
         return statements[0].value
     smap = normalize_with_map(text)
     if not statements:
-        raise CodexSyntaxError("expected an expression, got empty text", line=1, column=1,
-                               source_line=smap.source_line(1), expected=("an operand",))
+        raise CodexSyntaxError(
+            "expected an expression, got empty text",
+            line=1,
+            column=1,
+            source_line=smap.source_line(1),
+            expected=("an operand",),
+        )
     where = statements[1] if len(statements) > 1 else statements[0]
     what = "more than one statement" if len(statements) > 1 else f"a {_kind(where)}"
-    raise CodexSyntaxError(f"expected a single expression, got {what}; pass just the expression",
-                           line=where.line, column=where.column, source_line=smap.source_line(where.line),
-                           expected=("an operand",))
+    raise CodexSyntaxError(
+        f"expected a single expression, got {what}; pass just the expression",
+        line=where.line,
+        column=where.column,
+        source_line=smap.source_line(where.line),
+        expected=("an operand",),
+    )
 
 
 def _kind(statement: ast.Statement) -> str:
@@ -132,9 +142,13 @@ def _check_depth(scroll: ast.Scroll, smap: SourceMap) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise located(f"nesting is too deep (more than {MAX_DEPTH} levels, each operator of a long chain "
-                          "such as `a + b + …` counting as one); split the expression into named parts",
-                          node.line, node.column, smap)
+            raise located(
+                f"nesting is too deep (more than {MAX_DEPTH} levels, each operator of a long chain "
+                "such as `a + b + …` counting as one); split the expression into named parts",
+                node.line,
+                node.column,
+                smap,
+            )
         stack.extend((child, depth + 1) for child in _children(node))
 
 

@@ -21,11 +21,22 @@ __all__ = ["to_text"]
 
 _LEVEL = {
     "->": 1,
-    "<": 2, ">": 2, "≤": 2, "≥": 2, "==": 2, "≠": 2,
+    "<": 2,
+    ">": 2,
+    "≤": 2,
+    "≥": 2,
+    "==": 2,
+    "≠": 2,
     "↔": 3,
-    "⊕": 4, "⊖": 4,
-    "+": 6, "-": 6,
-    "⊗": 7, "×": 7, "•": 7, "*": 7, "/": 7,
+    "⊕": 4,
+    "⊖": 4,
+    "+": 6,
+    "-": 6,
+    "⊗": 7,
+    "×": 7,
+    "•": 7,
+    "*": 7,
+    "/": 7,
     "^": 9,
 }
 _COMPARISON = 2
@@ -49,8 +60,11 @@ def to_text(node: ast.Node) -> str:
     try:
         return _node(node)
     except RecursionError as err:
-        raise CodexSyntaxError("nesting is too deep to print; split the expression into named parts",
-                               line=node.line or 1, column=node.column or 1) from err
+        raise CodexSyntaxError(
+            "nesting is too deep to print; split the expression into named parts",
+            line=node.line or 1,
+            column=node.column or 1,
+        ) from err
 
 
 def _node(node: ast.Node) -> str:
@@ -83,8 +97,7 @@ def _statement(s: ast.Statement) -> str:
     if isinstance(s, ast.Directive):
         args = ", ".join(_directive_arg(a) for a in s.args)
         return f"@{s.name} {args}" if args else f"@{s.name}"
-    raise CodexValueError(f"`to_text` cannot print a `{type(s).__name__}` as a statement; pass a Codex AST "
-                          "node")
+    raise CodexValueError(f"`to_text` cannot print a `{type(s).__name__}` as a statement; pass a Codex AST node")
 
 
 def _loop(loop: ast.Loop) -> str:
@@ -184,15 +197,13 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
         return f"‖{_expr(e.operand)[0]}‖", _ATOM
     if isinstance(e, ast.Density):
         return f"|{_expr(e.operand)[0]}|²", _ATOM
-    raise CodexValueError(f"`to_text` cannot print a `{type(e).__name__}` as an expression; pass a Codex AST "
-                          "node")
+    raise CodexValueError(f"`to_text` cannot print a `{type(e).__name__}` as an expression; pass a Codex AST node")
 
 
 def _binary(e: ast.Binary) -> tuple[str, int]:
     level = _LEVEL.get(e.op)
     if level is None:
-        raise CodexValueError(f"unknown binary operator `{e.op}`; expected one of "
-                              f"{', '.join(ast.BINARY_OPS)}")
+        raise CodexValueError(f"unknown binary operator `{e.op}`; expected one of {', '.join(ast.BINARY_OPS)}")
     if e.op == "^":
         return f"{_operand(e.left, _ATOM)}^{_operand(e.right, _PREFIX)}", level
     left_level = level + 1 if level == _COMPARISON else level

@@ -45,9 +45,9 @@ __all__ = [
     "run_op_by_op",
 ]
 
-UNARY_OPS: frozenset[str] = frozenset(
-    {"∇", "∇·", "∇×", "Δ", "□", "d/dt", "∂x", "∂y", "∂z", "∂t", "neg", "norm", "density"}
-) | FUSABLE_CALLS
+UNARY_OPS: frozenset[str] = (
+    frozenset({"∇", "∇·", "∇×", "Δ", "□", "d/dt", "∂x", "∂y", "∂z", "∂t", "neg", "norm", "density"}) | FUSABLE_CALLS
+)
 BINARY_OPS: frozenset[str] = frozenset({"+", "-", "*", "/", "^", "•", "×", "⊗"}) | COMPARISONS
 #: Tokens a fusion chain may hold (fusable ops with a fixed arity).
 CHAINABLE: frozenset[str] = UNARY_OPS | BINARY_OPS
@@ -92,7 +92,7 @@ class FusionGlyph:
             values.update(kwargs)
             arrays = {k: (v.values if isinstance(v, xr.DataArray) else v) for k, v in values.items()}
             result = compiled.run(arrays).outputs["_"]
-            if np.ndim(result) >= grid.ndim and tuple(np.shape(result)[-grid.ndim:]) == grid.shape:
+            if np.ndim(result) >= grid.ndim and tuple(np.shape(result)[-grid.ndim :]) == grid.shape:
                 return make_field(np.asarray(result), grid, name=self.name, with_id=False)
             return result
 

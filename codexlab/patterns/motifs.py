@@ -82,9 +82,7 @@ def op_ngrams(beams: Iterable[Any], n: int | Sequence[int] = (2, 3)) -> pl.DataF
             elif length == 1 and chains is none:  # straight to pairs, without the 1-paths
                 chains = [[(j, i) for j in up] if up else none for i, up in enumerate(ups)]
             else:
-                chains = [
-                    [(*path, i) for j in up for path in chains[j]] if up else none for i, up in enumerate(ups)
-                ]
+                chains = [[(*path, i) for j in up for path in chains[j]] if up else none for i, up in enumerate(ups)]
             length += 1
         found: dict[tuple[str, ...], tuple[set[tuple[int, ...]], dict[int, None]]] = {}
         for ending in chains:
@@ -99,15 +97,17 @@ def op_ngrams(beams: Iterable[Any], n: int | Sequence[int] = (2, 3)) -> pl.DataF
         produced[size] = []
         for key, (occurrences, members) in found.items():
             spent = sum(spans[i] for i in members)
-            produced[size].append({
-                "n": size,
-                "ops": " → ".join(key),
-                "tokens": list(key),
-                "support": len(occurrences),
-                "runs": len({runs[i] for i in members}),
-                "duration_ms": spent,
-                "time_share": spent / total if total > 0 else 0.0,
-            })
+            produced[size].append(
+                {
+                    "n": size,
+                    "ops": " → ".join(key),
+                    "tokens": list(key),
+                    "support": len(occurrences),
+                    "runs": len({runs[i] for i in members}),
+                    "duration_ms": spent,
+                    "time_share": spent / total if total > 0 else 0.0,
+                }
+            )
     rows = [row for size in sizes if size >= 1 for row in produced[size]]
     frame = pl.DataFrame({name: [row[name] for row in rows] for name in NGRAM_SCHEMA}, schema=NGRAM_SCHEMA)
     return frame.sort(["support", "time_share", "ops"], descending=[True, True, False])
@@ -123,16 +123,18 @@ def attractors(beams: Iterable[Any]) -> pl.DataFrame:
         att = result.get("attractor")
         if not isinstance(att, Mapping):
             continue
-        rows.append({
-            "beam_id": field(b, "beam_id"),
-            "sheet_run_id": field(b, "sheet_run_id"),
-            "cell_id": field(b, "cell_id"),
-            "kind": att.get("kind"),
-            "iteration": att.get("iteration"),
-            "period": att.get("period", 1 if att.get("kind") == "fixed_point" else None),
-            "residual": att.get("residual"),
-            "names": [str(x) for x in result.get("names", [])],
-        })
+        rows.append(
+            {
+                "beam_id": field(b, "beam_id"),
+                "sheet_run_id": field(b, "sheet_run_id"),
+                "cell_id": field(b, "cell_id"),
+                "kind": att.get("kind"),
+                "iteration": att.get("iteration"),
+                "period": att.get("period", 1 if att.get("kind") == "fixed_point" else None),
+                "residual": att.get("residual"),
+                "names": [str(x) for x in result.get("names", [])],
+            }
+        )
     return pl.DataFrame(rows, schema=ATTRACTOR_SCHEMA)
 
 
@@ -190,7 +192,7 @@ def entanglement_topology(entanglement_map: Mapping[str, Sequence[str]]) -> dict
             adj[cell]
             eids_of[cell].add(eid)
         for i, a in enumerate(members):
-            for b in members[i + 1:]:
+            for b in members[i + 1 :]:
                 if a != b:
                     adj[a].add(b)
                     adj[b].add(a)
@@ -215,8 +217,13 @@ def entanglement_topology(entanglement_map: Mapping[str, Sequence[str]]) -> dict
 def topology_frame(topology: Mapping[str, Sequence[Mapping[str, Any]]]) -> pl.DataFrame:
     """The topology as one table: a row per component and per clique."""
     rows = [
-        {"structure": kind[:-1], "index": i, "cells": list(item["cells"]), "size": int(item["size"]),
-         "eids": list(item["eids"])}
+        {
+            "structure": kind[:-1],
+            "index": i,
+            "cells": list(item["cells"]),
+            "size": int(item["size"]),
+            "eids": list(item["eids"]),
+        }
         for kind in ("components", "cliques")
         for i, item in enumerate(topology.get(kind, []))
     ]

@@ -108,9 +108,7 @@ def register_builtin(
 def _add(builtin: Builtin, override: bool) -> None:
     """Put a builtin in the registry, refusing silent duplicates."""
     if builtin.name in BUILTINS and not override:
-        raise CodexValueError(
-            f"Builtin `{builtin.name}` is already registered; pass `override=True` to replace it."
-        )
+        raise CodexValueError(f"Builtin `{builtin.name}` is already registered; pass `override=True` to replace it.")
     BUILTINS[builtin.name] = builtin
 
 
@@ -161,9 +159,7 @@ def call_builtin(
     """
     b = get_builtin(name)
     if b.build is None:
-        raise NoSymbolicForm(
-            f"`{name}` works on grid data and has no symbolic form; it runs on the wave path."
-        )
+        raise NoSymbolicForm(f"`{name}` works on grid data and has no symbolic form; it runs on the wave path.")
     if not b.required <= len(args) <= len(b.params):
         count = str(b.required) if b.required == len(b.params) else f"{b.required} to {len(b.params)}"
         raise CodexTypeError(
@@ -186,13 +182,9 @@ def _keywords(b: Builtin, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if canon not in b.keywords:
             hint = did_you_mean(key, valid)
             options = ", ".join(f"`{k}`" for k in b.keywords) or "none"
-            raise CodexTypeError(
-                f"`{b.name}` has no keyword `{key}`{hint}; its keywords are {options}."
-            )
+            raise CodexTypeError(f"`{b.name}` has no keyword `{key}`{hint}; its keywords are {options}.")
         if canon in out:
-            raise CodexTypeError(
-                f"`{b.name}` got keyword `{canon}` twice (as `{canon}` and an alias); write it once."
-            )
+            raise CodexTypeError(f"`{b.name}` got keyword `{canon}` twice (as `{canon}` and an alias); write it once.")
         out[canon] = value
     return {k: out.get(k, default) for k, default in b.keywords.items()}
 
@@ -235,25 +227,26 @@ for _name, _fn in {
     register_builtin(_name, ("e",), help=f"{_name}(e) of a scalar")(_fn)
 
 for _name, _fn in {"conj": sympy.conjugate, "re": sympy.re, "im": sympy.im}.items():
-    register_builtin(_name, ("e",), elementwise=True, help=f"{_name}(e), per component on vectors")(
-        _elementwise(_fn)
-    )
+    register_builtin(_name, ("e",), elementwise=True, help=f"{_name}(e), per component on vectors")(_elementwise(_fn))
 
 
 def _positive(value: sympy.Expr, label: str, where: str) -> None:
     """Refuse a numeric value that is known not to be positive."""
     if value.is_positive is False:
-        raise CodexValueError(
-            f"`{label}` of `{where}` must be positive, got `{value}`; pass e.g. `{label}=0.1`."
-        )
+        raise CodexValueError(f"`{label}` of `{where}` must be positive, got `{value}`; pass e.g. `{label}=0.1`.")
 
 
 @register_builtin(
     "gaussian",
     ("x", "y", "z"),
     required=2,
-    keywords={"x0": sympy.Integer(0), "y0": sympy.Integer(0), "z0": sympy.Integer(0),
-              "σ": sympy.Rational(1, 10), "k": sympy.Integer(0)},
+    keywords={
+        "x0": sympy.Integer(0),
+        "y0": sympy.Integer(0),
+        "z0": sympy.Integer(0),
+        "σ": sympy.Rational(1, 10),
+        "k": sympy.Integer(0),
+    },
     aliases={"sigma": "σ"},
 )
 def gaussian(

@@ -253,9 +253,7 @@ def to_unicode(item: PNode | Any) -> str:
         return _UnicodePrinter()(item)
     if isinstance(item, (PhotonProgram, *_STATEMENTS)):
         return to_text(photon_to_codex_ast(item)).rstrip("\n")
-    raise CodexTypeError(
-        f"Cannot print `{type(item).__name__}` as CodexLang; pass a PNode, a statement or a program."
-    )
+    raise CodexTypeError(f"Cannot print `{type(item).__name__}` as CodexLang; pass a PNode, a statement or a program.")
 
 
 # -------------------------------------------------------------------------------------------------- LaTeX

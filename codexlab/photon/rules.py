@@ -162,9 +162,7 @@ def _fold(op: str) -> None:
         value = fold_numbers(op, x, y)
         return None if value is None else num(value)
 
-    name = {"neg": "fold_neg", "+": "fold_add", "-": "fold_sub", "*": "fold_mul", "/": "fold_div"}.get(
-        op, "fold_pow"
-    )
+    name = {"neg": "fold_neg", "+": "fold_add", "-": "fold_sub", "*": "fold_mul", "/": "fold_div"}.get(op, "fold_pow")
     doc = f"fold numeric `{op}`" if op != "neg" else "fold numeric negation"
     DEFAULT_RULES.add(Rule(name, pattern, replacement, priority=5, doc=doc))
 

@@ -52,9 +52,7 @@ class RuleStats:
         return (1 + self.passes) / (2 + self.passes + self.failures)
 
     def __add__(self, other: RuleStats) -> RuleStats:
-        return RuleStats(
-            self.passes + other.passes, self.failures + other.failures, self.skipped + other.skipped
-        )
+        return RuleStats(self.passes + other.passes, self.failures + other.failures, self.skipped + other.skipped)
 
 
 @dataclass(frozen=True)
@@ -154,9 +152,7 @@ class RuleSet:
         seed: int = 0,
     ) -> None:
         if not 0.0 <= live_check_rate <= 1.0:
-            raise CodexValueError(
-                f"`live_check_rate` must lie in [0, 1], got `{live_check_rate}`; pass e.g. `0.1`."
-            )
+            raise CodexValueError(f"`live_check_rate` must lie in [0, 1], got `{live_check_rate}`; pass e.g. `0.1`.")
         self.name = name
         self.options: dict[str, Any] = {"expand_dalembert": False, **(options or {})}
         self.live_check_rate = live_check_rate
@@ -205,9 +201,7 @@ class RuleSet:
 
         def register(replacement: Replacement) -> Replacement:
             doc = (replacement.__doc__ or "").strip().splitlines()[0] if replacement.__doc__ else ""
-            rule = Rule(
-                name, pattern, replacement, guard, priority, doc, dict(kinds or {}), dict(check_context or {})
-            )
+            rule = Rule(name, pattern, replacement, guard, priority, doc, dict(kinds or {}), dict(check_context or {}))
             self.add(rule, override=override)
             return replacement
 
@@ -341,9 +335,7 @@ class RuleSet:
         with self._lock:
             self._stats[rule_name] = self._stats.get(rule_name, RuleStats()) + outcome
 
-    def check_live_use(
-        self, step: Step, context: RewriteContext | None = None, *, force: bool = False
-    ) -> bool | None:
+    def check_live_use(self, step: Step, context: RewriteContext | None = None, *, force: bool = False) -> bool | None:
         """Check one live rewrite step numerically, on a seeded sample of calls (all with `force`).
 
         Returns: True (passed), False (failed; recorded as a failure of the step's rule), or None when

@@ -72,9 +72,7 @@ def random_scalar_field(rng: random.Random, space: Sequence[str], *, with_t: boo
     return _rational(rng) * trig + _rational(rng) * extra
 
 
-def random_vector_field(
-    rng: random.Random, space: Sequence[str], *, with_t: bool = True
-) -> sympy.ImmutableMatrix:
+def random_vector_field(rng: random.Random, space: Sequence[str], *, with_t: bool = True) -> sympy.ImmutableMatrix:
     """A random analytic vector field: one random scalar field per spatial coordinate."""
     return sympy.ImmutableMatrix([random_scalar_field(rng, space, with_t=with_t) for _ in space])
 
@@ -118,9 +116,7 @@ class _Instance:
         self.t_free: set[str] = set()
         self.finite: set[str] = set()
 
-    def bind(
-        self, ident: str, kind: str, rng: random.Random, space: tuple[str, ...], *, t_free: bool = False
-    ) -> PNode:
+    def bind(self, ident: str, kind: str, rng: random.Random, space: tuple[str, ...], *, t_free: bool = False) -> PNode:
         """A node of `kind` for a metavariable (t-free if asked), recording what it stands for."""
         if kind == "num":
             return num(_random_literal(rng))
@@ -306,9 +302,7 @@ def check_rule(rule: Rule, *, samples: int = 2, seed: int = 0) -> RuleStats:
         space = _SPACES[checked % len(_SPACES)]
         c = 1 if attempt % 2 == 0 else 2
         inst = _Instance(seed)
-        bindings = {
-            mv: inst.bind(f"{mv}_{i}", kind, rng, space) for i, (mv, kind) in enumerate(kinds.items())
-        }
+        bindings = {mv: inst.bind(f"{mv}_{i}", kind, rng, space) for i, (mv, kind) in enumerate(kinds.items())}
         subject = substitute(rule.pattern, bindings)
         ctx = inst.context(rule.check_context, c)
         result = rule.apply(subject, ctx)

@@ -118,8 +118,7 @@ def _from_env(ident: str, env: Mapping[str, Any]) -> SymValue:
         listed = ", ".join(f"`{n}`" for n in names[:_MAX_LISTED]) + more
         known = f"the defined names are {listed}" if names else "nothing is defined"
         raise CodexNameError(
-            f"`{ident}` is not defined{did_you_mean(ident, names)}; {known}; define it first with "
-            f"`{ident} := …`."
+            f"`{ident}` is not defined{did_you_mean(ident, names)}; {known}; define it first with `{ident} := …`."
         )
     value = env[ident]
     if isinstance(value, sympy.MatrixBase):
@@ -168,16 +167,13 @@ class _Evaluator:
     def operands(self, n: PNode) -> tuple[PNode, ...]:
         """The nodes whose values `n` needs; raises early for ops that have no symbolic rule."""
         if n.op in _STATE_OPS:
-            raise NoSymbolicForm(
-                f"`{_text(n)}` has no symbolic form ({_STATE_OPS[n.op]}); it runs on the wave path."
-            )
+            raise NoSymbolicForm(f"`{_text(n)}` has no symbolic form ({_STATE_OPS[n.op]}); it runs on the wave path.")
         if n.op == "->" or (n.op == "call" and n.value in (*UNARY_GLYPHS, *BINARY_GLYPHS, "⋈")):
             target = self.redirect(n)
             return (target,) if target is not n else n.children
         if n.op == "call" and n.value in BUILTINS and not BUILTINS[n.value].symbolic:
             raise NoSymbolicForm(
-                f"`{_text(n)}` reads or makes grid data, which has no symbolic form; "
-                "it runs on the wave path."
+                f"`{_text(n)}` reads or makes grid data, which has no symbolic form; it runs on the wave path."
             )
         return n.children
 
@@ -186,8 +182,7 @@ class _Evaluator:
         if n.op == "call":
             if n.kwargs:
                 raise CodexTypeError(
-                    f"`{n.value}` called as a function takes positional arguments only; "
-                    f"write e.g. `{n.value}(a, b)`."
+                    f"`{n.value}` called as a function takes positional arguments only; write e.g. `{n.value}(a, b)`."
                 )
             return node(n.value, *n.args)
         left, right = n.args
@@ -276,9 +271,7 @@ class _Evaluator:
     def interfere(self, n: PNode, a: Any, b: Any, phase: Any) -> Any:
         """a ⋈[φ] b = a + e^{iφ} b."""
         if not is_scalar(phase):
-            raise CodexTypeError(
-                f"The phase `{_text(n.args[2])}` of `⋈` must be a number, got a {value_kind(phase)}."
-            )
+            raise CodexTypeError(f"The phase `{_text(n.args[2])}` of `⋈` must be a number, got a {value_kind(phase)}.")
         return _add(self, n, a, _scale(sympy.exp(sympy.I * phase), self.scalar_or_vector(n, 1, b)))
 
     def vector(self, n: PNode, vals: list[Any]) -> sympy.ImmutableMatrix:
@@ -461,9 +454,7 @@ def _dot(ev: _Evaluator, n: PNode, a: Any, b: Any) -> Any:
     a, b = _both(ev, n, a, b)
     va, vb = isinstance(a, sympy.MatrixBase), isinstance(b, sympy.MatrixBase)
     if va != vb:
-        raise _operand_error(
-            n, a, b, "`•` takes two vectors (Σ aᵢbᵢ) or two scalars; use `*` to scale a vector"
-        )
+        raise _operand_error(n, a, b, "`•` takes two vectors (Σ aᵢbᵢ) or two scalars; use `*` to scale a vector")
     if not va:
         return a * b
     if a.shape != b.shape or a.shape[1] != 1:
@@ -562,9 +553,7 @@ def integrate_over(expr: SymValue, grid: Grid, *, time_budget_s: float = 5.0) ->
     _check_on_grid(expr, grid)
     limits = [(COORDS[a.name], a.lo, a.hi) for a in grid.axes]
     if isinstance(expr, sympy.MatrixBase):
-        return sympy.ImmutableMatrix(
-            expr.applyfunc(lambda e: integrate_box(e, limits, time_budget_s=time_budget_s))
-        )
+        return sympy.ImmutableMatrix(expr.applyfunc(lambda e: integrate_box(e, limits, time_budget_s=time_budget_s)))
     return integrate_box(expr, limits, time_budget_s=time_budget_s)
 
 

@@ -49,9 +49,7 @@ class CodexAccessor:
         """Δf (see `operators.lap`)."""
         return ops.lap(self._da, method, order, **kw)
 
-    def dalembert(
-        self, c: float = 1.0, method: str | None = None, order: int | None = None, **kw: Any
-    ) -> xr.DataArray:
+    def dalembert(self, c: float = 1.0, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
         """□f = ∂²f/∂t² − c²Δf (see `operators.dalembert`)."""
         return ops.dalembert(self._da, c, method, order, **kw)
 

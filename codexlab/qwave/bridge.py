@@ -147,9 +147,7 @@ def _check_static(program: QGlyphProgram, grid: Grid, spec: _Spec) -> None:
     space = tuple(a.name for a in grid.space_axes)
     for axis in program.coords:
         if axis not in names:
-            raise NotFusable(
-                f"Coordinate `{axis}` is not an axis of the grid `{grid.describe()}`; run it op by op."
-            )
+            raise NotFusable(f"Coordinate `{axis}` is not an axis of the grid `{grid.describe()}`; run it op by op.")
     for ins in program.instructions:
         used: tuple[str, ...] = ()
         if ins.op in ("∇", "∇·", "∇×", "Δ"):
@@ -158,8 +156,7 @@ def _check_static(program: QGlyphProgram, grid: Grid, spec: _Spec) -> None:
             axis = "t" if ins.op in ("□", "d/dt") else ins.op[1:]
             if axis not in names:
                 raise NotFusable(
-                    f"`{ins.op}` needs the axis `{axis}`, which the grid `{grid.describe()}` lacks; "
-                    "run it op by op."
+                    f"`{ins.op}` needs the axis `{axis}`, which the grid `{grid.describe()}` lacks; run it op by op."
                 )
             used = names if ins.op == "□" else (axis,)
         if ins.op == "∇×" and len(space) not in (2, 3):
@@ -180,9 +177,7 @@ def _rank(v: Any, spec: _Spec, glyph: str) -> int:
         return -1
     g = len(spec.shape)
     if len(shape) < g or shape[len(shape) - g :] != spec.shape or len(shape) - g > 2:
-        raise NotFusable(
-            f"`{glyph}` got an operand of shape `{shape}`, not a value on the grid {spec.shape}."
-        )
+        raise NotFusable(f"`{glyph}` got an operand of shape `{shape}`, not a value on the grid {spec.shape}.")
     return len(shape) - g
 
 
@@ -234,9 +229,7 @@ def _dot(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
     if ra == 0 or rb == 0:
         raise NotFusable("`•` of a scalar field and a vector or tensor field is undefined; use `*`.")
     if np.shape(a)[ra - 1] != np.shape(b)[0]:
-        raise NotFusable(
-            f"`•` of `{np.shape(a)}` and `{np.shape(b)}` has mismatched components; run it op by op."
-        )
+        raise NotFusable(f"`•` of `{np.shape(a)}` and `{np.shape(b)}` has mismatched components; run it op by op.")
     if ra == 1 and rb == 1:
         return _contract(a, b)
     if ra == 2 and rb == 1:
@@ -302,8 +295,7 @@ def _interfere(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
 def _vec(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
     if len(args) != _space_count(spec) or any(_rank(x, spec, "vec") > 0 for x in args):
         raise NotFusable(
-            f"A vector on this grid needs {_space_count(spec)} scalar components, got {len(args)}; "
-            "run it op by op."
+            f"A vector on this grid needs {_space_count(spec)} scalar components, got {len(args)}; run it op by op."
         )
     dt = jnp.result_type(spec.dtype, *(jnp.asarray(x).dtype for x in args))
     return jnp.stack([jnp.broadcast_to(jnp.asarray(x, dt), spec.shape) for x in args])
@@ -321,12 +313,7 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 
 def _compare(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
     a, b = args
-    if (
-        _rank(a, spec, ins.op) >= 0
-        or _rank(b, spec, ins.op) >= 0
-        or jnp.iscomplexobj(a)
-        or jnp.iscomplexobj(b)
-    ):
+    if _rank(a, spec, ins.op) >= 0 or _rank(b, spec, ins.op) >= 0 or jnp.iscomplexobj(a) or jnp.iscomplexobj(b):
         raise NotFusable(f"`{ins.op}` compares real numbers; run it op by op.")
     return _COMPARE[ins.op](a, b)
 
@@ -393,9 +380,7 @@ def _value(v: Any, spec: _Spec) -> Any:
     return jnp.asarray(v, spec.complex_dtype if isinstance(v, complex) else spec.dtype)
 
 
-def _evaluate(
-    program: QGlyphProgram, spec: _Spec, env: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _evaluate(program: QGlyphProgram, spec: _Spec, env: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Trace a program: every instruction's value by id, and the named outputs."""
     values: dict[str, Any] = {}
     meshes: dict[str, Any] = {}
@@ -420,9 +405,7 @@ def _evaluate(
         except NotFusable:
             raise
         except (CodexError, TypeError, ValueError) as err:
-            raise NotFusable(
-                f"`{ins.token}` cannot run fused on these operands ({err}); run it op by op."
-            ) from err
+            raise NotFusable(f"`{ins.token}` cannot run fused on these operands ({err}); run it op by op.") from err
     return values, {name: _value(get(ref), spec) for name, ref in program.outputs}
 
 
@@ -567,9 +550,7 @@ def compile_program(
     `NotFusable` too (e.g. `⊗` of two scalar fields, which makes a pair).
     """
     if keep not in KEEP:
-        raise CodexValueError(
-            f"`keep={keep!r}` is unknown{did_you_mean(str(keep), KEEP)}; use `all` or `outputs`."
-        )
+        raise CodexValueError(f"`keep={keep!r}` is unknown{did_you_mean(str(keep), KEEP)}; use `all` or `outputs`.")
     prog = _as_program(program)
     spec = _spec(grid, method, c, dtype)
     _check_static(prog, grid, spec)
@@ -742,9 +723,7 @@ def _promote(
         state = new
         if not changed:
             return state
-    raise NotFusable(
-        "The loop's values change type or shape from one iteration to the next; run it op by op."
-    )
+    raise NotFusable("The loop's values change type or shape from one iteration to the next; run it op by op.")
 
 
 class _LoopKernel:
@@ -773,9 +752,7 @@ class _LoopKernel:
             _, named = _evaluate(until, spec, {**consts, **state})
             met = named["_"]
             if met.dtype != jnp.bool_ or met.ndim != 0:
-                raise NotFusable(
-                    "The condition of `⟲ until` must be a comparison of numbers; run it op by op."
-                )
+                raise NotFusable("The condition of `⟲ until` must be a comparison of numbers; run it op by op.")
             return met
 
         def run(init: dict[str, Any], consts: dict[str, Any], bound: Any, every: Any, report: bool) -> tuple[Any, ...]:
@@ -844,9 +821,7 @@ class _LoopKernel:
 
         self._jitted = jax.jit(run, static_argnums=4)
 
-    def __call__(
-        self, init: dict[str, Any], consts: dict[str, Any], bound: int, every: int = 0
-    ) -> tuple[Any, ...]:
+    def __call__(self, init: dict[str, Any], consts: dict[str, Any], bound: int, every: int = 0) -> tuple[Any, ...]:
         """Run the loop; with `every` > 0 the running kernel reports each `every`-th iteration to the
         progress sink (a separately compiled variant, so loops nobody watches pay nothing)."""
         args = (init, consts, jnp.asarray(bound, jnp.int32), jnp.asarray(max(every, 1), jnp.int32))
@@ -974,9 +949,7 @@ def compile_loop(
     run (the caller then runs the loop op by op), `CodexValueError` for bad bounds.
     """
     if (count is None) == (until is None):
-        raise CodexValueError(
-            "Give a loop either `count=` or `until=` (with `max_iter=`), not both or neither."
-        )
+        raise CodexValueError("Give a loop either `count=` or `until=` (with `max_iter=`), not both or neither.")
     if until is not None and max_iter is None:
         raise CodexValueError("`⟲ until` needs a bound: pass `max_iter=`.")
     count = None if count is None else _bound(count, "count")
@@ -1003,7 +976,5 @@ def compile_loop(
         bool(track),
         int(window),
     )
-    kernel = _cached(
-        _LOOPS, key, lambda: _LoopKernel(program, condition, watch, spec, float(eps), track, window)
-    )
+    kernel = _cached(_LOOPS, key, lambda: _LoopKernel(program, condition, watch, spec, float(eps), track, window))
     return CompiledLoop(kernel, count, max_iter)

@@ -117,9 +117,7 @@ def _parse_bc_attr(text: str) -> dict[str, str]:
         if not part.strip():
             continue
         if ":" not in part:
-            raise CodexValueError(
-                f"The `bc` attribute `{text}` is malformed; write `x:periodic,y:dirichlet`."
-            )
+            raise CodexValueError(f"The `bc` attribute `{text}` is malformed; write `x:periodic,y:dirichlet`.")
         axis, bc = (s.strip() for s in part.split(":", 1))
         out[axis] = bc
     return out
@@ -133,9 +131,7 @@ def grid_of(da: xr.DataArray, bc: str | Mapping[str, str] | None = None) -> Grid
     """
     names = [d for d in da.dims if d not in (COMPONENT, COMPONENT2)]
     if not names:
-        raise CodexValueError(
-            "The field has no grid dims; give it dims such as `x` and `y` with coordinates."
-        )
+        raise CodexValueError("The field has no grid dims; give it dims such as `x` and `y` with coordinates.")
     attr_bcs = _parse_bc_attr(da.attrs["bc"]) if "bc" in da.attrs else {}
     if isinstance(bc, str):
         given: dict[str, str] = {str(n): bc for n in names}
@@ -156,9 +152,7 @@ def grid_of(da: xr.DataArray, bc: str | Mapping[str, str] | None = None) -> Grid
                 f"{', '.join(f'`{a}`' for a in AXIS_NAMES)} (e.g. `da.rename({n}='x')`)."
             )
         if n not in da.coords:
-            raise CodexValueError(
-                f"Dim `{n}` has no coordinates; assign them with `da.assign_coords({n}=...)`."
-            )
+            raise CodexValueError(f"Dim `{n}` has no coordinates; assign them with `da.assign_coords({n}=...)`.")
         coords[n] = da.coords[n].values
         b = given.get(n, attr_bcs.get(n, "periodic"))
         if b not in BOUNDARY_CONDITIONS:

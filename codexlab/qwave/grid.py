@@ -49,9 +49,7 @@ class Axis:
         if int(self.n) != self.n or self.n < 3:
             raise CodexValueError(f"Axis `{self.name}` needs at least 3 points, got `{self.n}`.")
         if not float(self.hi) > float(self.lo):
-            raise CodexValueError(
-                f"Axis `{self.name}` needs hi > lo, got `{self.lo}..{self.hi}`; swap the bounds."
-            )
+            raise CodexValueError(f"Axis `{self.name}` needs hi > lo, got `{self.lo}..{self.hi}`; swap the bounds.")
 
     @property
     def periodic(self) -> bool:
@@ -98,9 +96,7 @@ class Grid:
     ) -> Grid:
         """Build a grid from `(name, lo, hi, n)` tuples and one bc or a bc per axis name."""
         bcs = {name: bc for name, *_ in axes} if isinstance(bc, str) else dict(bc)
-        return cls(
-            tuple(Axis(n, float(lo), float(hi), int(k), bcs.get(n, "periodic")) for n, lo, hi, k in axes)
-        )
+        return cls(tuple(Axis(n, float(lo), float(hi), int(k), bcs.get(n, "periodic")) for n, lo, hi, k in axes))
 
     @classmethod
     def from_directive(cls, directive: ast.Directive) -> Grid:
@@ -216,7 +212,5 @@ class Grid:
         parts = [f"{a.name}:{a.lo:g}..{a.hi:g}:{a.n}" for a in self.axes]
         bcs = {a.bc for a in self.axes}
         if bcs != {"periodic"}:
-            parts.extend(
-                [f"bc={bcs.pop()}"] if len(bcs) == 1 else [f"bc_{a.name}={a.bc}" for a in self.axes]
-            )
+            parts.extend([f"bc={bcs.pop()}"] if len(bcs) == 1 else [f"bc_{a.name}={a.bc}" for a in self.axes])
         return ", ".join(parts)

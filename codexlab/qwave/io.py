@@ -104,8 +104,7 @@ def _pick(ds: xr.Dataset, variable: str | None, text: str) -> str:
         raise CodexValueError(f"`{text}` holds no data variables; write the field into it first.")
     if len(names) > 1:
         raise CodexValueError(
-            f"`{text}` holds several variables ({listed}); choose one with `variable=`, e.g. "
-            f"`variable=\"{names[0]}\"`."
+            f'`{text}` holds several variables ({listed}); choose one with `variable=`, e.g. `variable="{names[0]}"`.'
         )
     return names[0]
 

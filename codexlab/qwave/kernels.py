@@ -77,8 +77,7 @@ def resolve_method(method: str | None = None, order: int | None = None) -> str:
         )
     if order is not None and method != f"fd{order}":
         raise CodexValueError(
-            f"`method={method!r}` and `order={order}` disagree; give one of them "
-            f"(e.g. `method=\"fd{order}\"`)."
+            f'`method={method!r}` and `order={order}` disagree; give one of them (e.g. `method="fd{order}"`).'
         )
     return method
 
@@ -91,7 +90,7 @@ def check_method(axes: Sequence[AxisSpec], used: Sequence[int], method: str) -> 
         if axes[a].bc != "periodic":
             raise CodexValueError(
                 f"Spectral derivatives need periodic axes, but axis `{axes[a].name}` is "
-                f"`{axes[a].bc}`; use `method=\"fd2\"` or `\"fd4\"`, or make `{axes[a].name}` periodic."
+                f'`{axes[a].bc}`; use `method="fd2"` or `"fd4"`, or make `{axes[a].name}` periodic.'
             )
 
 
@@ -131,9 +130,7 @@ def as_array(u: Any) -> jax.Array:
     return jax.device_put(arr, may_alias=True)
 
 
-def _componentwise(
-    u: Any, axes: tuple[AxisSpec, ...], terms: tuple[Term, ...], method: str
-) -> jnp.ndarray:
+def _componentwise(u: Any, axes: tuple[AxisSpec, ...], terms: tuple[Term, ...], method: str) -> jnp.ndarray:
     """Apply one scalar stencil sum to every component of a scalar, vector or tensor field."""
     lead = tuple(u.shape[: u.ndim - len(axes)])
     return _linear(u, _per_component(terms, lead), axes, method, lead)
@@ -177,12 +174,10 @@ def second_sum_scales(axes: Sequence[AxisSpec], op: str, c: float = 1.0) -> tupl
     """Per-axis factor of ∂² in Δ (1 on space axes) or □ (1 on `t`, −c² on space axes)."""
     if op == "lap":
         return tuple(0.0 if a.name == "t" else 1.0 for a in axes)
-    return tuple(1.0 if a.name == "t" else -float(c) ** 2 for a in axes)
+    return tuple(1.0 if a.name == "t" else -(float(c) ** 2) for a in axes)
 
 
-def _jax_second_sum(
-    u: Any, axes: tuple[AxisSpec, ...], method: str, scales: tuple[float, ...]
-) -> jnp.ndarray:
+def _jax_second_sum(u: Any, axes: tuple[AxisSpec, ...], method: str, scales: tuple[float, ...]) -> jnp.ndarray:
     terms = tuple(Term(0, a, 2, s) for a, s in enumerate(scales) if s != 0.0)
     return _componentwise(u, axes, terms, method)
 
@@ -228,9 +223,7 @@ def div(F: Any, axes: tuple[AxisSpec, ...], method: str = "fd2", backend: str | 
     _check_shape(F, axes, 1, "∇·")
     space = space_indices(axes)
     if np.shape(F)[0] != len(space):
-        raise CodexTypeError(
-            f"`∇·` needs {len(space)} components (one per spatial axis), got {np.shape(F)[0]}."
-        )
+        raise CodexTypeError(f"`∇·` needs {len(space)} components (one per spatial axis), got {np.shape(F)[0]}.")
     check_method(axes, space, method)
     return backends.dispatch("div", F, axes, method, backend=backend)
 
@@ -303,9 +296,7 @@ def cross(a: Any, b: Any) -> jnp.ndarray:
     """a × b of 3-component vector fields; of 2-component fields the z component aₓb_y − a_ybₓ."""
     d = np.shape(a)[0]
     if d != np.shape(b)[0] or d not in (2, 3):
-        raise CodexTypeError(
-            f"`×` needs two vector fields with 2 or 3 components each, got {d} and {np.shape(b)[0]}."
-        )
+        raise CodexTypeError(f"`×` needs two vector fields with 2 or 3 components each, got {d} and {np.shape(b)[0]}.")
     return _cross2(a, b) if d == 2 else _cross3(a, b)
 
 

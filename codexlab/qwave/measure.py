@@ -82,9 +82,7 @@ def pointer_sigma(grid: Grid, *, sigma: float | None = None, resolution: float |
         return floor
     res = float(resolution)
     if not np.isfinite(res) or res <= 0:
-        raise CodexValueError(
-            f"`resolution={resolution}` must be a positive length; write e.g. `resolution=0.05`."
-        )
+        raise CodexValueError(f"`resolution={resolution}` must be a positive length; write e.g. `resolution=0.05`.")
     return max(floor, res)
 
 
@@ -92,8 +90,7 @@ def _mode(mode: str) -> str:
     """Validate the measurement mode."""
     if mode not in MODES:
         raise CodexValueError(
-            f'Measurement mode `{mode}` is unknown{did_you_mean(str(mode), MODES)}; use `"pointer"` or '
-            '`"projective"`.'
+            f'Measurement mode `{mode}` is unknown{did_you_mean(str(mode), MODES)}; use `"pointer"` or `"projective"`.'
         )
     return mode
 
@@ -138,9 +135,7 @@ def _smooth(dens: jax.Array, kffts: tuple[jax.Array, ...], lengths: tuple[int, .
 
 
 @partial(jax.jit, static_argnames=("lengths",))
-def _mass(
-    dens: jax.Array, kffts: tuple[jax.Array, ...], lengths: tuple[int, ...]
-) -> tuple[jax.Array, jax.Array]:
+def _mass(dens: jax.Array, kffts: tuple[jax.Array, ...], lengths: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
     """Outcome probabilities per grid point, (dens ∗ G_σ²) clipped at 0 and normalized, and their raw sum."""
     smooth = jnp.maximum(_smooth(dens.astype(jnp.float64), kffts, lengths), 0.0)
     total = jnp.sum(smooth)

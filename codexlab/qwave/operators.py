@@ -112,9 +112,7 @@ def _name(glyph: str, *operands: xr.DataArray, infix: bool = False) -> str | Non
     return glyph.join(wrapped) if infix else f"{glyph}{wrapped[0]}"
 
 
-def _result(
-    values: Any, like: xr.DataArray, grid: Grid, name: str | None, units: str
-) -> xr.DataArray:
+def _result(values: Any, like: xr.DataArray, grid: Grid, name: str | None, units: str) -> xr.DataArray:
     """Wrap kernel output like the input field: same grid and bcs, axis coordinate attrs kept."""
     out = make_field(np.asarray(values), grid, name=name, units=units)
     for axis in grid.names:
@@ -255,9 +253,7 @@ def partial(
     """∂f/∂axis (or ∂²f/∂axis² with `deriv=2`) along any grid axis, componentwise for vectors."""
     da, g = prepare(f, grid, bc, f"∂{axis}")
     index = g.names.index(g.axis(axis).name)
-    values = K.derivative(
-        da.values, K.axis_specs(g), index, deriv, K.resolve_method(method, order), backend=backend
-    )
+    values = K.derivative(da.values, K.axis_specs(g), index, deriv, K.resolve_method(method, order), backend=backend)
     glyph = f"∂{axis}" if deriv == 1 else f"∂{axis}{axis}"
     return _result(values, da, g, _name(glyph, da), _per(_units(da), _axis_unit(da, axis), deriv))
 
@@ -305,9 +301,7 @@ def dot(a: Any, b: Any, *, grid: Grid | None = None) -> xr.DataArray:
     return _result(values, da, g, _name("•", da, db, infix=True), _times(_units(da), _units(db)))
 
 
-def _need_vectors(
-    da: xr.DataArray, db: xr.DataArray, glyph: str, sizes: tuple[int, ...] | None = None
-) -> None:
+def _need_vectors(da: xr.DataArray, db: xr.DataArray, glyph: str, sizes: tuple[int, ...] | None = None) -> None:
     for x in (da, db):
         if field_kind(x) != "vector" or (sizes is not None and x.sizes[COMPONENT] not in sizes):
             allowed = "" if sizes is None else " with " + " or ".join(str(s) for s in sizes) + " components"

@@ -28,9 +28,7 @@ def side_name(side: str) -> str:
     """`"A"` or `"B"` (either case), else a `CodexValueError` with the choices."""
     s = str(side).upper()
     if s not in _SIDES:
-        raise CodexValueError(
-            f'Pair member `{side}` is unknown{did_you_mean(s, _SIDES)}; use `"A"` or `"B"`.'
-        )
+        raise CodexValueError(f'Pair member `{side}` is unknown{did_you_mean(s, _SIDES)}; use `"A"` or `"B"`.')
     return s
 
 
@@ -141,9 +139,7 @@ class EntangledPair:
                 "Schmidt form (`pair.lam`, `pair.phi_a`, `pair.phi_b`) or pass a larger `max_points=`."
             )
         lam = self.lam.astype(self.phi_a.dtype)
-        flat = jnp.einsum(
-            "k,ka,kb->ab", lam, self.phi_a.reshape(self.rank, -1), self.phi_b.reshape(self.rank, -1)
-        )
+        flat = jnp.einsum("k,ka,kb->ab", lam, self.phi_a.reshape(self.rank, -1), self.phi_b.reshape(self.rank, -1))
         return flat.reshape(*self.grid_a.shape, *self.grid_b.shape)
 
 
@@ -186,13 +182,9 @@ def schmidt_decompose(
     s_host = np.asarray(s, dtype=np.float64)
     total = float(np.sqrt((s_host**2).sum()))
     if not np.isfinite(total):
-        raise CodexValueError(
-            "The pair has NaN or infinite values, so it cannot be normalized; check its inputs."
-        )
+        raise CodexValueError("The pair has NaN or infinite values, so it cannot be normalized; check its inputs.")
     if total == 0.0:
-        raise CodexValueError(
-            "The pair is the zero state (all Schmidt coefficients vanish); it cannot be normalized."
-        )
+        raise CodexValueError("The pair is the zero state (all Schmidt coefficients vanish); it cannot be normalized.")
     lam = s_host / total
     keep = np.flatnonzero(lam > zero_tol(dtype))
     return EntangledPair(
@@ -206,9 +198,7 @@ def schmidt_decompose(
     )
 
 
-_ZERO = (
-    "`{role}` of `{op}` is the zero field (‖{role}‖ = 0), which cannot be normalized; give it nonzero values."
-)
+_ZERO = "`{role}` of `{op}` is the zero field (‖{role}‖ = 0), which cannot be normalized; give it nonzero values."
 
 
 def tensor(a: Any, b: Any, *, grid: Grid | None = None, grid_b: Grid | None = None) -> EntangledPair:
@@ -243,6 +233,4 @@ def entangle(a: Any, b: Any, *, grid: Grid | None = None) -> EntangledPair:
     xa = normalized(x.values, g, zero_message=_ZERO.format(role="a", op="↔"))
     yb = normalized(y.values, g, zero_message=_ZERO.format(role="b", op="↔"))
     coeffs = jnp.full(2, 1.0 / np.sqrt(2.0))
-    return schmidt_decompose(
-        jnp.stack([xa, yb]), jnp.stack([yb, xa]), coeffs, g, g, xarray=x.xarray or y.xarray
-    )
+    return schmidt_decompose(jnp.stack([xa, yb]), jnp.stack([yb, xa]), coeffs, g, g, xarray=x.xarray or y.xarray)

@@ -62,8 +62,7 @@ def as_key(key: Any) -> jax.Array:
         words = np.asarray(None)
     if words.shape != (2,) or not np.issubdtype(words.dtype, np.integer):
         raise CodexTypeError(
-            f"Expected a PRNG key, got `{type(key).__name__}`; build one with "
-            "`derive_key(seed, statement_hash, step)`."
+            f"Expected a PRNG key, got `{type(key).__name__}`; build one with `derive_key(seed, statement_hash, step)`."
         )
     if words.min() < 0 or words.max() >= 2**32:
         raise CodexValueError(f"Raw key words must be uint32, got `{words.tolist()}`.")

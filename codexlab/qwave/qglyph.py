@@ -119,9 +119,7 @@ class QInstr:
     node: str = field(default="", compare=False)
 
     @classmethod
-    def make(
-        cls, op: str, args: Sequence[Ref], attrs: Mapping[str, Any] | None = None, node: str = ""
-    ) -> QInstr:
+    def make(cls, op: str, args: Sequence[Ref], attrs: Mapping[str, Any] | None = None, node: str = "") -> QInstr:
         """Build an instruction with its content-hash id (attrs sorted by key)."""
         items = tuple(sorted((attrs or {}).items()))
         ident = _digest([op, _attr_key(items), *(ref_key(a) for a in args)])

@@ -158,9 +158,7 @@ def _schrodinger_rk4(
 
 
 @_partial(jax.jit, static_argnames=("axes", "method"))
-def _heat(
-    u: jnp.ndarray, steps: jnp.ndarray, dt: jnp.ndarray, axes: tuple[AxisSpec, ...], method: str
-) -> jnp.ndarray:
+def _heat(u: jnp.ndarray, steps: jnp.ndarray, dt: jnp.ndarray, axes: tuple[AxisSpec, ...], method: str) -> jnp.ndarray:
     rate = _rate(axes, method, 1.0)
     h = dt.astype(u.real.dtype)
     return jax.lax.fori_loop(0, steps, lambda _, v: v + h * rate(v), u)

@@ -108,8 +108,7 @@ def coerce(value: Any, grid: Grid | None, *, op: str, role: str) -> _Operand:
         raise _kind_error(value, op, role)
     if grid is None:
         raise CodexValueError(
-            f"`{role}` of `{op}` is a bare array without a grid; pass `grid=` or a DataArray "
-            "from `make_field`."
+            f"`{role}` of `{op}` is a bare array without a grid; pass `grid=` or a DataArray from `make_field`."
         )
     shape = tuple(value.shape)
     if shape != grid.shape:
@@ -119,9 +118,7 @@ def coerce(value: Any, grid: Grid | None, *, op: str, role: str) -> _Operand:
             f"`{role}` of `{op}` has shape `{shape}`, but the grid `{grid.describe()}` has shape "
             f"`{grid.shape}`; sample it on that grid."
         )
-    if value.dtype == object or not (
-        np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.bool_)
-    ):
+    if value.dtype == object or not (np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.bool_)):
         raise CodexTypeError(f"`{role}` of `{op}` holds `{value.dtype}` values; a state needs numbers.")
     return _Operand(jnp.asarray(value, dtype=_complex_dtype(value.dtype)), grid, False)
 
@@ -172,9 +169,7 @@ def normalized(
         ref = 0.0 if scale is None else float(scale)
         n = float(nrm)
         if not np.isfinite(n):
-            raise CodexValueError(
-                f"{what} has NaN or infinite values, so it cannot be normalized; check its inputs."
-            )
+            raise CodexValueError(f"{what} has NaN or infinite values, so it cannot be normalized; check its inputs.")
         if n == 0.0 or (scale is not None and n <= zero_tol(values.dtype) * ref):
             raise CodexValueError(zero_message)
     return values / nrm
@@ -218,9 +213,7 @@ def _combine(a: Any, b: Any, grid: Grid | None, sign: int, glyph: str) -> Any:
     sym, ascii_sym, noun = ("+", "+", "sum") if sign > 0 else ("−", "-", "difference")
     scale = None
     if not _is_traced(total):
-        scale = float(jnp.sqrt(_norm_sq(x.values, g.cell_volume))) + float(
-            jnp.sqrt(_norm_sq(y.values, g.cell_volume))
-        )
+        scale = float(jnp.sqrt(_norm_sq(x.values, g.cell_volume))) + float(jnp.sqrt(_norm_sq(y.values, g.cell_volume)))
     out = normalized(
         total,
         g,

@@ -210,18 +210,14 @@ def _pieces(
     return core, rad, rims
 
 
-def _padded_path(
-    arrays: Sequence[jnp.ndarray], terms: Sequence[Term], axes: Sequence[AxisSpec], order: int
-) -> bool:
+def _padded_path(arrays: Sequence[jnp.ndarray], terms: Sequence[Term], axes: Sequence[AxisSpec], order: int) -> bool:
     """Whether to pad whole arrays (small grids) instead of interior + rims."""
     r = radius(order)
     shape = arrays[0].shape
     return any(shape[t.axis] < 4 * r for t in terms) or int(np.prod(shape)) < RIM_MIN_POINTS
 
 
-def _padded(
-    arrays: Sequence[jnp.ndarray], terms: Sequence[Term], axes: Sequence[AxisSpec], order: int
-) -> jnp.ndarray:
+def _padded(arrays: Sequence[jnp.ndarray], terms: Sequence[Term], axes: Sequence[AxisSpec], order: int) -> jnp.ndarray:
     r = radius(order)
     used = {t.axis for t in terms}
     rad = [r if a in used else 0 for a in range(len(axes))]
@@ -281,9 +277,7 @@ def spectral_derivative(u: jnp.ndarray, axis: int, spec: AxisSpec, deriv: int) -
     return jnp.fft.ifft(jnp.fft.fft(u, axis=axis) * f, axis=axis).astype(u.dtype)
 
 
-def spectral_terms(
-    arrays: Sequence[jnp.ndarray], terms: Sequence[Term], axes: Sequence[AxisSpec]
-) -> jnp.ndarray:
+def spectral_terms(arrays: Sequence[jnp.ndarray], terms: Sequence[Term], axes: Sequence[AxisSpec]) -> jnp.ndarray:
     """Spectral sum of `terms` (every axis involved must be periodic; checked by the caller)."""
     total = None
     for t in terms:

@@ -158,8 +158,7 @@ def _analysis_counts(analysis: Any) -> tuple[float, float] | None:
     if not parts or not any("flops" in p or "bytes accessed" in p for p in parts):
         return None
     flops = sum(
-        max(float(p.get("flops", 0.0)), 0.0)
-        + TRANSCENDENTAL_FLOPS * max(float(p.get("transcendentals", 0.0)), 0.0)
+        max(float(p.get("flops", 0.0)), 0.0) + TRANSCENDENTAL_FLOPS * max(float(p.get("transcendentals", 0.0)), 0.0)
         for p in parts
     )
     nbytes = sum(max(float(p.get("bytes accessed", 0.0)), 0.0) for p in parts)
@@ -178,9 +177,7 @@ def _remember(key: tuple[Any, ...], value: tuple[float, float] | None) -> None:
             _xla_cache.popitem(last=False)
 
 
-def xla_features(
-    op: str, kernel: Callable[..., Any], example_args: Sequence[Any]
-) -> tuple[float, float] | None:
+def xla_features(op: str, kernel: Callable[..., Any], example_args: Sequence[Any]) -> tuple[float, float] | None:
     """(FLOPs, bytes accessed) of `kernel(*example_args)` from XLA's compiled cost analysis, or None.
 
     FLOPs include `TRANSCENDENTAL_FLOPS` per transcendental function XLA counts.

@@ -110,9 +110,7 @@ def configured_power(device: str, why: str = "no energy counters readable") -> P
     """The configured power of `device`: `CONFIGURED_ACTIVE_RATIO` × `REFERENCE_POWER_W`."""
     ref = REFERENCE_POWER_W[check_device(device)]
     ratio = CONFIGURED_ACTIVE_RATIO[device]
-    return PowerReading(
-        ref * ratio, ref, f"configured: {device} active {ratio:g} × {ref:g} W reference ({why})"
-    )
+    return PowerReading(ref * ratio, ref, f"configured: {device} active {ratio:g} × {ref:g} W reference ({why})")
 
 
 def probe_machine(device: str = "cpu") -> MachineProbe:
@@ -155,8 +153,7 @@ def _wave_speeds(device: str) -> tuple[float, float, float, Callable[[], Any]]:
         dev = jax.devices(DEVICES[device])[0]
     except RuntimeError as err:
         raise BackendError(
-            f"The cost model cannot measure `{device}`: JAX has no `{DEVICES[device]}` device here; "
-            'use `device="cpu"`.'
+            f'The cost model cannot measure `{device}`: JAX has no `{DEVICES[device]}` device here; use `device="cpu"`.'
         ) from err
     values = jax.device_put(jnp.linspace(0.5, 1.0, _PROBE_VALUES, dtype=jnp.float64), dev)
     tiny = jax.device_put(jnp.ones(8, dtype=jnp.float64), dev)

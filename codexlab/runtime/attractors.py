@@ -43,15 +43,11 @@ class AttractorTracker:
         """Record iteration `k`'s state; True once an attractor has been found."""
         if self._found is not None:
             return True
-        arrays = [
-            a for a in (_as_array(materialize(values[n])) for n in self.names if n in values) if a is not None
-        ]
+        arrays = [a for a in (_as_array(materialize(values[n])) for n in self.names if n in values) if a is not None]
         if not arrays:
             return False
         if self._previous is not None and len(self._previous) == len(arrays):
-            delta = max(
-                float(np.linalg.norm((a - b).ravel())) for a, b in zip(arrays, self._previous, strict=True)
-            )
+            delta = max(float(np.linalg.norm((a - b).ravel())) for a, b in zip(arrays, self._previous, strict=True))
             scale = max(max(float(np.linalg.norm(a.ravel())) for a in arrays), 1.0)
             if delta < self.eps * scale:
                 self._found = {"kind": "fixed_point", "iteration": k, "residual": delta}

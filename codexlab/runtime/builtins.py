@@ -158,7 +158,5 @@ def call_numeric(fname: str, args: list[Any], kwargs: dict[str, Any], ctx: ExecC
     try:
         fn = NUMERIC_BUILTINS[fname]
     except KeyError:
-        raise CodexNameError(
-            f"`{fname}` has no wave implementation{did_you_mean(fname, NUMERIC_BUILTINS)}."
-        ) from None
+        raise CodexNameError(f"`{fname}` has no wave implementation{did_you_mean(fname, NUMERIC_BUILTINS)}.") from None
     return fn(args, kwargs, ctx)

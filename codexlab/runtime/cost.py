@@ -185,9 +185,7 @@ class CodexCostEstimator:
     def backend_label(self, path: str) -> str:
         """The calibration backend of a path: `jax:<device>` or `sympy:cpu`."""
         if path not in PATHS:
-            raise CodexValueError(
-                f"`{path}` is not a path{did_you_mean(path, PATHS)}; use `wave` or `symbolic`."
-            )
+            raise CodexValueError(f"`{path}` is not a path{did_you_mean(path, PATHS)}; use `wave` or `symbolic`.")
         return f"jax:{self.device}" if path == "wave" else "sympy:cpu"
 
     def features(
@@ -434,9 +432,7 @@ class CodexCostEstimator:
 
     # ---------------------------------------------------------------------------------- predictions
 
-    def log_beam_prediction(
-        self, op: str, path: str, estimate: Estimate, *, beam_context: Mapping[str, Any]
-    ) -> str:
+    def log_beam_prediction(self, op: str, path: str, estimate: Estimate, *, beam_context: Mapping[str, Any]) -> str:
         """Record `estimate` before `op` runs; returns the prediction id for `record_actual`."""
         if estimate.op != op or estimate.path != path:
             raise CodexValueError(
@@ -507,11 +503,7 @@ class CodexCostEstimator:
     ) -> list[float]:
         """|predicted − actual| / actual of the completed predictions (oldest first), warm-ups left out
         unless `include_warmup`."""
-        return [
-            p.error
-            for p in self.predictions(op, path)
-            if p.error is not None and (include_warmup or not p.warmup)
-        ]
+        return [p.error for p in self.predictions(op, path) if p.error is not None and (include_warmup or not p.warmup)]
 
 
 def _check_context(context: Mapping[str, Any] | None) -> Mapping[str, Any]:

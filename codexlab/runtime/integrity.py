@@ -34,9 +34,7 @@ def _key(seed: int, eid: str, *, eavesdropper: bool = False) -> tuple[Any, int]:
     return bb84_exchange(seed=exchange_seed, eavesdropper=eavesdropper), exchange_seed
 
 
-def sign_entangled_beams(
-    beams: Sequence[BeamEvent], *, seed: int, eavesdropper: bool = False
-) -> list[BeamEvent]:
+def sign_entangled_beams(beams: Sequence[BeamEvent], *, seed: int, eavesdropper: bool = False) -> list[BeamEvent]:
     """Sign every beam that carries an eid with its pair's BB84 key; other beams pass through.
 
     Raises `QKDAbort` when an exchange's QBER is over the threshold (an eavesdropper): the cell then

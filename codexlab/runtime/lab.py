@@ -490,9 +490,7 @@ class Lab:
         call = f"{glyph.name}({', '.join(glyph.inputs)})"
         speed = "" if glyph.speedup is None else f", {glyph.speedup:.2f}× faster than op by op"
         text = (
-            f"# Fusion glyph `{glyph.name}` (support {glyph.support}{speed}):\n"
-            f"#   {call} = {glyph.text}\n"
-            f"E = {call}\n"
+            f"# Fusion glyph `{glyph.name}` (support {glyph.support}{speed}):\n#   {call} = {glyph.text}\nE = {call}\n"
         )
         self.library.save(glyph.name, text, overwrite=True)
 
@@ -701,9 +699,7 @@ def register_fusion(glyph: Any, rules: Any = None) -> Any:
         return glyph.kernel(ctx.grid, method=ctx.method)(*args, **kw)
 
     kernel.__doc__ = f"Fusion glyph `{glyph.name}` = {glyph.text} (support {glyph.support})."
-    instruction(glyph.name, name=glyph.name, stage="wave", precision_class="none", symbolic=True, override=True)(
-        kernel
-    )
+    instruction(glyph.name, name=glyph.name, stage="wave", precision_class="none", symbolic=True, override=True)(kernel)
 
     def exact(*args: Any) -> Any:
         symbols = {str(s) for a in args for s in getattr(a, "free_symbols", ())}

@@ -54,9 +54,7 @@ class MetricsBus:
                 try:
                     callback(event)
                 except Exception as err:  # noqa: BLE001 - one bad subscriber must not break a run
-                    self.events.append(
-                        {"type": "subscriber_error", "error": repr(err), "timestamp": time.time()}
-                    )
+                    self.events.append({"type": "subscriber_error", "error": repr(err), "timestamp": time.time()})
 
     def recent(self, type_: str | None = None, n: int = 100) -> list[dict[str, Any]]:
         """The newest `n` events (of a type), oldest first."""
@@ -70,9 +68,7 @@ BUS = MetricsBus()
 
 
 @contextmanager
-def record_execution_metrics(
-    name: str, *, bus: MetricsBus | None = None, **tags: Any
-) -> Iterator[dict[str, Any]]:
+def record_execution_metrics(name: str, *, bus: MetricsBus | None = None, **tags: Any) -> Iterator[dict[str, Any]]:
     """Time the block and publish `{type: "execution_metrics", name, duration_ms, ok, …tags}`.
 
     The yielded dict may be filled with sizes (`rows`, `points`, `bytes`) that go into the event.

@@ -217,9 +217,7 @@ class OverloadController:
             raise CodexValueError(f"`max_concurrency` must be a whole number ≥ 1, got `{max_concurrency!r}`.")
         budget_ok = isinstance(latency_budget_ms, (int, float)) and not isinstance(latency_budget_ms, bool)
         if not (budget_ok and math.isfinite(latency_budget_ms) and latency_budget_ms > 0):
-            raise CodexValueError(
-                f"`latency_budget_ms` must be a positive number of ms, got `{latency_budget_ms!r}`."
-            )
+            raise CodexValueError(f"`latency_budget_ms` must be a positive number of ms, got `{latency_budget_ms!r}`.")
         self.max_concurrency = max_concurrency
         self.latency_budget_ms = float(latency_budget_ms)
         self.collapse_margin = float(collapse_margin)
@@ -284,8 +282,7 @@ class OverloadController:
         with self._lock:
             if cell_id in self._running or any(e.cell_id == cell_id for e in self._queue):
                 raise CodexValueError(
-                    f'Cell `{cell_id}` is already admitted; call `finish("{cell_id}")` before admitting '
-                    "it again."
+                    f'Cell `{cell_id}` is already admitted; call `finish("{cell_id}")` before admitting it again.'
                 )
             now = self.clock()
             ahead = self._load(now)
@@ -311,9 +308,7 @@ class OverloadController:
             runs_now = startable and state != "deferred"
             if not runs_now:
                 reason += f"; queued at position {len(self._queue) + 1}, predicted wait {wait:.4g} ms"
-            admission = Admission(
-                cell_id, state, reason + ".", cost, ahead, 0.0 if runs_now else wait, runs_now, plan
-            )
+            admission = Admission(cell_id, state, reason + ".", cost, ahead, 0.0 if runs_now else wait, runs_now, plan)
             if runs_now:
                 self._running[cell_id] = (cost, now)
             else:

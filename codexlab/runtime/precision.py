@@ -23,9 +23,7 @@ __all__ = ["raw_kernel", "run_op_in_format", "ensure_reference_kernel", "PROFILE
 PROFILED_CLASSES = frozenset({"stencil1", "stencil2", "pointwise"})
 
 
-def raw_kernel(
-    ins: Instruction, templates: list[Any], ctx: ExecContext, kwargs: dict[str, Any]
-) -> Callable[..., Any]:
+def raw_kernel(ins: Instruction, templates: list[Any], ctx: ExecContext, kwargs: dict[str, Any]) -> Callable[..., Any]:
     """A raw-array kernel that rebuilds the op's DataArray operands around the arrays it is given."""
 
     def kernel(*arrays: Any) -> Any:

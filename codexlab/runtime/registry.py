@@ -74,12 +74,8 @@ def instruction(
 
     def register(fn: Kernel) -> Kernel:
         if glyph in INSTRUCTIONS and not override:
-            raise CodexValueError(
-                f"Glyph `{glyph}` is already registered; pass `override=True` to replace it."
-            )
-        INSTRUCTIONS[glyph] = Instruction(
-            glyph, name, stage, precision_class, symbolic, fn, (fn.__doc__ or "").strip()
-        )
+            raise CodexValueError(f"Glyph `{glyph}` is already registered; pass `override=True` to replace it.")
+        INSTRUCTIONS[glyph] = Instruction(glyph, name, stage, precision_class, symbolic, fn, (fn.__doc__ or "").strip())
         return fn
 
     return register
@@ -175,9 +171,7 @@ def _dot(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
 @instruction("×", name="cross")
 def _cross(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
     """Cross product of vector fields (2-D gives the z component)."""
-    return _ops().cross(
-        _need_field(args[0], "×", "a vector field"), _need_field(args[1], "×", "a vector field")
-    )
+    return _ops().cross(_need_field(args[0], "×", "a vector field"), _need_field(args[1], "×", "a vector field"))
 
 
 @instruction("⊗", name="tensor", stage="wave", precision_class="state")
@@ -223,9 +217,7 @@ def _compare(fn: Callable[[Any, Any], Any], glyph: str) -> Kernel:
                 f"`{glyph}` compares numbers, got a field; compare a reduction such as `‖f‖` or `max(f)`."
             )
         if isinstance(a, complex) or isinstance(b, complex):
-            raise CodexTypeError(
-                f"`{glyph}` needs real numbers, got a complex one; compare `abs(…)` instead."
-            )
+            raise CodexTypeError(f"`{glyph}` needs real numbers, got a complex one; compare `abs(…)` instead.")
         return bool(fn(a, b))
 
     return kernel
@@ -308,9 +300,7 @@ def _vector(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
 
     comps = [np.broadcast_to(np.asarray(a), ctx.grid.shape) for a in args]
     if len(comps) != len(ctx.grid.space_axes):
-        raise CodexTypeError(
-            f"A vector on this grid needs {len(ctx.grid.space_axes)} components, got {len(comps)}."
-        )
+        raise CodexTypeError(f"A vector on this grid needs {len(ctx.grid.space_axes)} components, got {len(comps)}.")
     return make_field(np.stack(comps), ctx.grid)
 
 

@@ -22,9 +22,7 @@ def describe_value(value: Any) -> str:
         with np.errstate(all="ignore"):
             return f"{kind} {tuple(data.shape)} {data.dtype}, |·| in [{np.nanmin(mag):.4g}, {np.nanmax(mag):.4g}]"
     if type(value).__name__ == "EntangledPair":
-        return (
-            f"entangled pair, Schmidt rank {value.schmidt_rank}, entropy {float(value.entropy_bits):.4f} bits"
-        )
+        return f"entangled pair, Schmidt rank {value.schmidt_rank}, entropy {float(value.entropy_bits):.4f} bits"
     if type(value).__name__ == "Measurement":
         outcome = ", ".join(f"{float(c):.4f}" for c in value.outcome)
         return f"measurement at ({outcome}), probability {float(value.probability):.4g}"

@@ -194,18 +194,14 @@ class Scheduler:
             return "symbolic", "symbolic is cheaper (and exact)"
         return "wave", "wave is cheaper"
 
-    def observe(
-        self, decision: Decision, actual_ms: float, *, grid: Grid | None = None, expr: Any = None
-    ) -> None:
+    def observe(self, decision: Decision, actual_ms: float, *, grid: Grid | None = None, expr: Any = None) -> None:
         """Feed a measured duration back into the cost model (completes the decision's prediction)."""
         if decision.prediction_id is not None:
             self.estimator.record_actual(decision.prediction_id, actual_ms)
             decision.prediction_id = None
         elif decision.estimate is not None:
             e = decision.estimate
-            self.estimator.observe(
-                e.op, e.backend, e.dtype, e.size, e.flops, e.bytes, actual_ms, predicted_ms=e.delay
-            )
+            self.estimator.observe(e.op, e.backend, e.dtype, e.size, e.flops, e.bytes, actual_ms, predicted_ms=e.delay)
 
     def flush(self) -> int:
         """Write the estimator's pending calibration rows to its store; returns how many."""

@@ -110,9 +110,9 @@ def collapse_traces(
                     adapter="photon",
                     vault_snapshot_id=None,
                     qglyph_id=program_id,
-                        entropy_before=None,
+                    entropy_before=None,
                     entropy_after=None,
-                        trigger_metadata={"kind": "rule_choice", "rules": list(amb.rules), "path": list(amb.path)},
+                    trigger_metadata={"kind": "rule_choice", "rules": list(amb.rules), "path": list(amb.path)},
                 )
             )
     for beam in result.beams:

@@ -140,9 +140,7 @@ def parse_condition(text: str) -> Condition:
     while True:
         (k_kind, key, k_col), (o_kind, op, o_col), (n_kind, number, n_col) = at(i), at(i + 1), at(i + 2)
         if k_kind != "word" or key in ("and", "or"):
-            raise ConditionError(
-                f"expected a key at column {k_col}, got {_got(k_kind, key)}; write e.g. `norm > 1e6`"
-            )
+            raise ConditionError(f"expected a key at column {k_col}, got {_got(k_kind, key)}; write e.g. `norm > 1e6`")
         if key not in KNOWN_KEYS:
             raise ConditionError(
                 f"unknown key `{key}` at column {k_col}{did_you_mean(key, KNOWN_KEYS)}; the keys are "
@@ -154,9 +152,7 @@ def parse_condition(text: str) -> Condition:
                 f"got {_got(o_kind, op)}"
             )
         if n_kind != "number":
-            raise ConditionError(
-                f"expected a number after `{key} {op}` at column {n_col}, got {_got(n_kind, number)}"
-            )
+            raise ConditionError(f"expected a number after `{key} {op}` at column {n_col}, got {_got(n_kind, number)}")
         current.append(Comparison(key, op, float(number)))
         i += 3
         if i == len(tokens):

@@ -101,9 +101,7 @@ def min_spacing(spacing: float | Iterable[float] | None) -> float | None:
     return min(positive) if positive else None
 
 
-def effective_growth_limit(
-    growth_limit: float, op: str | None, spacing: float | Iterable[float] | None
-) -> float:
+def effective_growth_limit(growth_limit: float, op: str | None, spacing: float | Iterable[float] | None) -> float:
     """G = growth_limit · h^(−order): a derivative may grow a norm by 1/h per order.
 
     Without a spacing the plain limit is used — stricter, so a missing context never loosens the law.

@@ -242,9 +242,7 @@ def _exact_at(exact: Any, grid: Grid, indices: tuple[np.ndarray, ...], lead: tup
             f"The exact form has component shape {shape} but the values have {lead}; compare a value with "
             "its own exact form."
         )
-    free = sorted(
-        set().union(*(e.free_symbols for e in entries)), key=lambda s: (s.name, str(s.assumptions0))
-    )
+    free = sorted(set().union(*(e.free_symbols for e in entries)), key=lambda s: (s.name, str(s.assumptions0)))
     zero_t = {s: 0 for s in free if s.name == "t" and "t" not in grid.names}
     if zero_t:
         entries = [e.subs(zero_t) for e in entries]
@@ -299,9 +297,7 @@ def discretization_drift(
     return DriftComponent("discretization", value, location, count, grid.size, share)
 
 
-def precision_drift(
-    values: Any, reference_fp64: Any, *, scale: float, grid: Grid | None = None
-) -> DriftComponent:
+def precision_drift(values: Any, reference_fp64: Any, *, scale: float, grid: Grid | None = None) -> DriftComponent:
     """The drift of a value computed in a narrower format from the same op in fp64 (all points).
 
     With a `grid` (values on it, component dims first), the report also says where the error sits.

@@ -83,9 +83,7 @@ def _finite_summary(result: Mapping[str, Any]) -> bool:
     return all(n is None or math.isfinite(n) for n in (as_float(p) for p in parts))
 
 
-def stability(
-    result_summary: Mapping[str, Any], inputs_max_norm: float | None = None, *, growth_limit: float
-) -> int:
+def stability(result_summary: Mapping[str, Any], inputs_max_norm: float | None = None, *, growth_limit: float) -> int:
     """1 when the value is finite and ‖out‖ ≤ growth_limit · max‖in‖, else 0.
 
     Pass the effective limit (for a derivative G = growth_limit · h^−order). Growth is not checked
@@ -110,12 +108,7 @@ def accuracy(drift: float | None, tau: float = TAU) -> float:
 
 def qscore(stability: float, accuracy: float, goal: float = 1.0, rewrite: float = 1.0) -> float:
     """stability · accuracy^0.5 · goal^0.3 · rewrite^0.2."""
-    return (
-        stability
-        * accuracy ** EXPONENTS["accuracy"]
-        * goal ** EXPONENTS["goal"]
-        * rewrite ** EXPONENTS["rewrite"]
-    )
+    return stability * accuracy ** EXPONENTS["accuracy"] * goal ** EXPONENTS["goal"] * rewrite ** EXPONENTS["rewrite"]
 
 
 def rating(q: float) -> str:
@@ -234,9 +227,7 @@ def process_beams(
             rating=cast(Rating, rating_for(q)),
         )
         out.scores.append(score)
-        out.updates.append(
-            {"beam_id": beam_id, "drift": shown_drift, "qscore": q, "efficiency": _efficiency(result)}
-        )
+        out.updates.append({"beam_id": beam_id, "drift": shown_drift, "qscore": q, "efficiency": _efficiency(result)})
         out.details[beam_id] = {
             "stability": stable,
             "accuracy": acc,

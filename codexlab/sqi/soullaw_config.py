@@ -121,9 +121,7 @@ def _threshold(name: str, value: Any, source: str) -> float:
             f"the default is `{DEFAULT_THRESHOLDS[name]}`."
         )
     if name == "sqi_floor" and number > 1:
-        raise CodexConfigError(
-            f"SoulLaw threshold `sqi_floor` in {source} must lie in [0, 1], got `{value}`."
-        )
+        raise CodexConfigError(f"SoulLaw threshold `sqi_floor` in {source} must lie in [0, 1], got `{value}`.")
     return float(number)
 
 
@@ -245,7 +243,5 @@ def load_soullaw_config(path: str | os.PathLike[str] | None = None) -> SoulLawCo
     try:
         data = tomllib.loads(target.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
-        raise CodexConfigError(
-            f"The SoulLaw file `{target}` is not valid TOML ({err}); fix that line."
-        ) from err
+        raise CodexConfigError(f"The SoulLaw file `{target}` is not valid TOML ({err}); fix that line.") from err
     return SoulLawConfig().merged(data, source=f"`{target.name}`")

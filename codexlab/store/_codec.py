@@ -89,9 +89,7 @@ def _chain_texts(fields: Mapping[str, Any], prev_hash: str | None) -> tuple[str,
     return result_text, parents_text, beam_hash(fields, prev_hash)
 
 
-def _hand_built_hash(
-    fields: Mapping[str, Any], prev_hash: str | None, result_text: str, parents_text: str
-) -> str:
+def _hand_built_hash(fields: Mapping[str, Any], prev_hash: str | None, result_text: str, parents_text: str) -> str:
     """`beam_hash` from the texts the store writes anyway: the canonical JSON of the chained fields
     (sorted keys, no spaces) assembled by hand around the already-serialized result."""
     eb = encode_basestring

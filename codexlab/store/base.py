@@ -185,9 +185,7 @@ class BeamStore(abc.ABC):
 
     # -- replay ------------------------------------------------------------------------------------
 
-    def ghost_replay_for_eid(
-        self, eid: str, limit: int = 10, container_id: str | None = None
-    ) -> list[BeamEvent]:
+    def ghost_replay_for_eid(self, eid: str, limit: int = 10, container_id: str | None = None) -> list[BeamEvent]:
         """The newest `limit` beams of an entanglement id, oldest first (empty when none match)."""
         return self._newest("eid", eid, _positive(limit, "limit"), container_id)
 
@@ -203,9 +201,7 @@ class BeamStore(abc.ABC):
         if beams or (container_id is not None and self._newest(by, ref, 1, None)):
             return beams
         if by == "eid":
-            raise StoreError(
-                f"No stored beam carries the entanglement id `{ref}`; check the id (`run.beams`)."
-            )
+            raise StoreError(f"No stored beam carries the entanglement id `{ref}`; check the id (`run.beams`).")
         runs = self._run_ids()
         raise StoreError(
             f"`{ref}` is neither an entanglement id (`eid::<run>::<hash>`) nor a stored run"
@@ -401,7 +397,6 @@ def check_unique(table_name: str, key: str, records: list[dict[str, Any]], store
     for record in records:
         if record[key] in seen:
             raise StoreError(
-                f"`{table_name}` already has `{key}` `{record[key]}`; nothing was written; give each record "
-                "its own id."
+                f"`{table_name}` already has `{key}` `{record[key]}`; nothing was written; give each record its own id."
             )
         seen.add(record[key])

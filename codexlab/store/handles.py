@@ -53,9 +53,7 @@ def resolve_url(
         url = sa.make_url(text)
         if url.database in (None, "", ":memory:"):
             return "sqlite://"
-        return url.set(database=str(Path(url.database).expanduser().resolve())).render_as_string(
-            hide_password=False
-        )
+        return url.set(database=str(Path(url.database).expanduser().resolve())).render_as_string(hide_password=False)
     if scheme == "postgresql+psycopg":
         return text
     options = ", ".join(f"`{s}://`" for s in _SCHEMES)

@@ -121,16 +121,13 @@ class JSONLStore(BeamStore):
             return None
         except (OSError, ValueError) as err:
             raise StoreError(
-                f"`{self.path / _META}` is unreadable ({err}); restore it or point the store at a new "
-                "directory."
+                f"`{self.path / _META}` is unreadable ({err}); restore it or point the store at a new directory."
             ) from err
         return str(meta.get("schema_version"))
 
     def _write_meta(self) -> None:
         tmp = self.path / f".{_META}.tmp"
-        tmp.write_text(
-            json.dumps({"format": _FORMAT, "schema_version": HEAD_REVISION}) + "\n", encoding="utf-8"
-        )
+        tmp.write_text(json.dumps({"format": _FORMAT, "schema_version": HEAD_REVISION}) + "\n", encoding="utf-8")
         os.replace(tmp, self.path / _META)
 
     def schema_version(self) -> str:
@@ -192,9 +189,7 @@ class JSONLStore(BeamStore):
                 os.fsync(fd)
             except OSError as err:
                 os.ftruncate(fd, size)
-                raise StoreError(
-                    f"Could not append to `{self._file(name)}`: {err}; nothing was written."
-                ) from err
+                raise StoreError(f"Could not append to `{self._file(name)}`: {err}; nothing was written.") from err
         finally:
             os.close(fd)
 
@@ -298,8 +293,7 @@ class JSONLStore(BeamStore):
             raise KeyError(missing[0])  # skip the line whole, before anything is indexed
         if beam_id in self._beams:
             warnings.warn(
-                f"Skipping a second copy of beam `{beam_id}` in `{self._file('beam_events')}`; the first "
-                "is kept.",
+                f"Skipping a second copy of beam `{beam_id}` in `{self._file('beam_events')}`; the first is kept.",
                 RuntimeWarning,
                 stacklevel=5,
             )
@@ -519,9 +513,7 @@ class JSONLStore(BeamStore):
         if name == "beam_events":
             source: Iterable[Mapping[str, Any]] = self._beams.values()
         elif name == "lineage_edges":
-            source = (
-                {"child_id": b, "parent_id": p} for b, row in self._beams.items() for p in row["parents"]
-            )
+            source = ({"child_id": b, "parent_id": p} for b, row in self._beams.items() for p in row["parents"])
         elif name == "entanglements":
             source = self._ents.values()
         elif name == "entanglement_members":

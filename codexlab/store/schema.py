@@ -216,8 +216,7 @@ ROW_ORDER: dict[str, tuple[str, ...]] = {
 }
 
 JSON_COLUMNS: dict[str, frozenset[str]] = {
-    name: frozenset(c.name for c in table.columns if isinstance(c.type, sa.JSON))
-    for name, table in TABLES.items()
+    name: frozenset(c.name for c in table.columns if isinstance(c.type, sa.JSON)) for name, table in TABLES.items()
 }
 
 

@@ -81,9 +81,7 @@ class SQLStore(BeamStore):
             self.engine = _sqlite_engine(parsed)
         elif parsed.get_backend_name() == "postgresql":
             if schema is not None and not _SCHEMA_NAME.match(schema):
-                raise CodexConfigError(
-                    f"`schema={schema!r}` is not a plain SQL name; use letters, digits and `_`."
-                )
+                raise CodexConfigError(f"`schema={schema!r}` is not a plain SQL name; use letters, digits and `_`.")
             self.engine = _postgres_engine(parsed, schema)
         else:
             raise CodexConfigError(
@@ -134,16 +132,12 @@ class SQLStore(BeamStore):
             with self._writer.begin() as conn:
                 if self._pg:
                     for run in runs:
-                        conn.execute(
-                            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(run, 0)))
-                        )
+                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(run, 0))))
                 tails = {run: self._tail(conn, run) for run in runs}
                 batch = link_batch(beams, tails)
                 self._bulk(conn, beam_events, BEAM_COLUMNS, batch.beam_rows)
                 self._bulk(conn, lineage_edges, ("child_id", "parent_id"), batch.edge_rows)
-                self._bulk(
-                    conn, entanglements, ("eid", "sheet_run_id", "created"), batch.entanglement_rows, True
-                )
+                self._bulk(conn, entanglements, ("eid", "sheet_run_id", "created"), batch.entanglement_rows, True)
         except sa.exc.IntegrityError as err:
             taken = self._existing_ids([b.beam_id for b in beams])
             if taken:
@@ -194,9 +188,7 @@ class SQLStore(BeamStore):
                 stmt = stmt.on_conflict_do_nothing()
             compiled = stmt.compile(dialect=self.engine.dialect, column_keys=list(columns))
             if compiled.positional and tuple(compiled.positiontup or ()) != columns:
-                raise StoreError(
-                    f"The compiled insert into `{table.name}` does not list its columns in order."
-                )
+                raise StoreError(f"The compiled insert into `{table.name}` does not list its columns in order.")
             sql = self._insert_sql[key] = str(compiled)
         if self.engine.dialect.positional:
             conn.exec_driver_sql(sql, rows)
@@ -283,9 +275,7 @@ class SQLStore(BeamStore):
                     stored = [
                         found
                         for chunk in _chunks(wanted)
-                        for found in conn.execute(
-                            sa.select(table.c[key]).where(table.c[key].in_(chunk))
-                        ).scalars()
+                        for found in conn.execute(sa.select(table.c[key]).where(table.c[key].in_(chunk))).scalars()
                     ]
                     check_unique(table.name, key, params, stored)
                 conn.execute(table.insert(), params)
@@ -296,8 +286,7 @@ class SQLStore(BeamStore):
             ) from err
         except sa.exc.SQLAlchemyError as err:
             raise StoreError(
-                f"Could not write {len(params)} row(s) to `{table.name}`: {_reason(err)}; nothing was "
-                "written."
+                f"Could not write {len(params)} row(s) to `{table.name}`: {_reason(err)}; nothing was written."
             ) from err
 
     # -- reads -------------------------------------------------------------------------------------
@@ -343,9 +332,7 @@ class SQLStore(BeamStore):
         rows: list[sa.RowMapping] = []
         with self._guard("read beams"), self.engine.connect() as conn:
             for chunk in _chunks(ids):
-                rows.extend(
-                    conn.execute(sa.select(beam_events).where(beam_events.c.beam_id.in_(chunk))).mappings()
-                )
+                rows.extend(conn.execute(sa.select(beam_events).where(beam_events.c.beam_id.in_(chunk))).mappings())
         rows.sort(key=lambda r: (r["timestamp"], r["seq"], r["beam_id"]))
         return [beam_from_row(r) for r in rows]
 
@@ -362,9 +349,7 @@ class SQLStore(BeamStore):
             order = (c.timestamp.desc(), c.seq.desc()) if by == "eid" else (c.seq.desc(),)
             return query.order_by(*order).limit(sa.bindparam("n"))
 
-        rows = self._raw(
-            ("newest", by, container_id is not None), build, key=key, container=container_id, n=n
-        )
+        rows = self._raw(("newest", by, container_id is not None), build, key=key, container=container_id, n=n)
         return [beam_from_row(_decoded(dict(zip(BEAM_COLUMNS, row, strict=True)))) for row in reversed(rows)]
 
     def _raw(self, shape: tuple[Any, ...], build: Callable[[], sa.Select[Any]], **values: Any) -> list[Any]:

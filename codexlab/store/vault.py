@@ -46,9 +46,7 @@ def snapshot_id(da: xr.DataArray, checksum: str | None = None) -> str:
             coord = np.asarray(da.coords[name].values)
             h.update(str(name).encode())
             h.update(
-                coord.astype(str).tobytes()
-                if coord.dtype.kind in "OUS"
-                else np.ascontiguousarray(coord).tobytes()
+                coord.astype(str).tobytes() if coord.dtype.kind in "OUS" else np.ascontiguousarray(coord).tobytes()
             )
     return h.hexdigest()
 
@@ -79,9 +77,7 @@ class Vault:
             clean = da.copy(deep=False)
             clean.attrs = {k: v for k, v in da.attrs.items() if isinstance(v, (str, int, float))}
             clean.name = clean.name if isinstance(clean.name, str) else "field"
-            clean.to_dataset(name="field").to_zarr(
-                tmp / "data.zarr", mode="w", zarr_format=2, consolidated=True
-            )
+            clean.to_dataset(name="field").to_zarr(tmp / "data.zarr", mode="w", zarr_format=2, consolidated=True)
             try:
                 (tmp / "data.zarr").rename(target)
             except OSError:

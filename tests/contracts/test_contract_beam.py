@@ -48,16 +48,51 @@ def make_beam(**changes) -> BeamEvent:
 
 def test_field_names_and_defaults_are_the_agreed_ones():
     assert list(BeamEvent.model_fields) == [
-        "v", "beam_id", "cell_id", "sheet_run_id", "container_id", "eid", "stage", "token", "result",
-        "timestamp", "parents", "prev_hash", "hash", "source", "drift", "qscore", "verdict",
+        "v",
+        "beam_id",
+        "cell_id",
+        "sheet_run_id",
+        "container_id",
+        "eid",
+        "stage",
+        "token",
+        "result",
+        "timestamp",
+        "parents",
+        "prev_hash",
+        "hash",
+        "source",
+        "drift",
+        "qscore",
+        "verdict",
     ]
     beam = make_beam()
     assert (beam.v, beam.container_id, beam.eid, beam.parents, beam.prev_hash, beam.hash) == (
-        1, "default_container", None, [], None, None)
+        1,
+        "default_container",
+        None,
+        [],
+        None,
+        None,
+    )
     assert (beam.source, beam.drift, beam.qscore, beam.verdict) == ("codex", None, None, None)
     assert set(STAGES) == {
-        "ingest", "rewrite", "schedule", "symbolic", "wave", "entangle", "collapse", "loop", "sqi",
-        "policy", "fusion", "repair", "kg", "cpu", "container", "error",
+        "ingest",
+        "rewrite",
+        "schedule",
+        "symbolic",
+        "wave",
+        "entangle",
+        "collapse",
+        "loop",
+        "sqi",
+        "policy",
+        "fusion",
+        "repair",
+        "kg",
+        "cpu",
+        "container",
+        "error",
     }
 
 
@@ -115,10 +150,28 @@ def test_canonical_json_is_sorted_compact_and_matches_json_for_plain_data():
 
 
 def test_canonical_json_never_fails_and_encodes_non_finite_floats_as_strings():
-    text = canonical_json({"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "arr": np.arange(3.0),
-                           "i": np.int64(7), "t": (1, 2), "s": {3, 1}, "obj": object.__name__})
-    assert json.loads(text) == {"nan": "NaN", "inf": "Infinity", "ninf": "-Infinity", "arr": [0.0, 1.0, 2.0],
-                                "i": 7, "t": [1, 2], "s": [1, 3], "obj": "object"}
+    text = canonical_json(
+        {
+            "nan": math.nan,
+            "inf": math.inf,
+            "ninf": -math.inf,
+            "arr": np.arange(3.0),
+            "i": np.int64(7),
+            "t": (1, 2),
+            "s": {3, 1},
+            "obj": object.__name__,
+        }
+    )
+    assert json.loads(text) == {
+        "nan": "NaN",
+        "inf": "Infinity",
+        "ninf": "-Infinity",
+        "arr": [0.0, 1.0, 2.0],
+        "i": 7,
+        "t": [1, 2],
+        "s": [1, 3],
+        "obj": "object",
+    }
     assert canonical_json(0.1 + 0.2) == repr(0.1 + 0.2)
 
 
@@ -141,8 +194,14 @@ def test_later_scores_do_not_change_the_hash_but_chained_fields_do():
     assert beam.hash_ok and beam.prev_hash is None
     scored = beam.evolve(drift=0.01, qscore=0.9, verdict="pass")
     assert scored.hash_ok and scored.hash == beam.hash
-    for field, value in [("token", "Δ"), ("result", {"norm": 2.0}), ("parents", ["beam_x"]),
-                         ("timestamp", "2025-01-01T00:00:01Z"), ("source", "photon"), ("container_id", "c2")]:
+    for field, value in [
+        ("token", "Δ"),
+        ("result", {"norm": 2.0}),
+        ("parents", ["beam_x"]),
+        ("timestamp", "2025-01-01T00:00:01Z"),
+        ("source", "photon"),
+        ("container_id", "c2"),
+    ]:
         assert not beam.evolve(**{field: value}).hash_ok, field
     assert beam_hash(beam, "b" * 64) != beam.hash
 
@@ -170,8 +229,16 @@ def test_models_are_frozen_and_evolve_validates():
 
 
 def test_beam_event_v0_is_upgraded_by_load_payload():
-    v0 = {"v": 0, "beam_id": "beam_c_wave_1", "cell_id": "c", "sheet_run_id": "r", "stage": "wave",
-          "token": "∇", "ts": 1735689600.25, "parent_beam_id": "beam_c_ingest_0"}
+    v0 = {
+        "v": 0,
+        "beam_id": "beam_c_wave_1",
+        "cell_id": "c",
+        "sheet_run_id": "r",
+        "stage": "wave",
+        "token": "∇",
+        "ts": 1735689600.25,
+        "parent_beam_id": "beam_c_ingest_0",
+    }
     beam = load_payload("beam_event", v0)
     assert beam.v == 1
     assert beam.timestamp == "2025-01-01T00:00:00.250000Z"
@@ -184,8 +251,15 @@ def test_beam_event_v0_is_upgraded_by_load_payload():
 
 
 def test_v0_is_not_accepted_by_validate_payload():
-    v0 = {"v": 0, "beam_id": "beam_c_wave_1", "cell_id": "c", "sheet_run_id": "r", "stage": "wave",
-          "token": "∇", "timestamp": "2025-01-01T00:00:00Z"}
+    v0 = {
+        "v": 0,
+        "beam_id": "beam_c_wave_1",
+        "cell_id": "c",
+        "sheet_run_id": "r",
+        "stage": "wave",
+        "token": "∇",
+        "timestamp": "2025-01-01T00:00:00Z",
+    }
     with pytest.raises(ContractError, match=r"`beam_event\.v` is 0, older .* read it with `load_payload`"):
         validate_payload("beam_event", v0)
 

@@ -57,8 +57,9 @@ def test_nested_paths_and_nested_did_you_mean(examples):
         validate_payload("collapse_trace", trace)
     message = str(info.value)
     assert "`collapse_trace.hologram.dream_pack.memory_tags[1]` should be a string, got `5`" in message
-    assert ("`collapse_trace.hologram.signature_block.qglyph` is not a known field "
-            "(did you mean `qglyph_id`?)") in message
+    assert (
+        "`collapse_trace.hologram.signature_block.qglyph` is not a known field (did you mean `qglyph_id`?)"
+    ) in message
 
 
 def test_strict_types_do_not_coerce(examples):
@@ -120,8 +121,16 @@ def test_glyph_action_is_text_or_object(examples):
 
 @pytest.mark.parametrize(
     ("qscore", "rating"),
-    [(0.85, "exceptional"), (0.8499, "strong"), (0.65, "strong"), (0.45, "moderate"), (0.25, "weak"),
-     (0.2499, "poor"), (0.0, "poor"), (1.0, "exceptional")],
+    [
+        (0.85, "exceptional"),
+        (0.8499, "strong"),
+        (0.65, "strong"),
+        (0.45, "moderate"),
+        (0.25, "weak"),
+        (0.2499, "poor"),
+        (0.0, "poor"),
+        (1.0, "exceptional"),
+    ],
 )
 def test_rating_bands(qscore, rating, examples):
     assert rating_for(qscore) == rating
@@ -154,8 +163,14 @@ def test_entanglement_map_keys_members_and_version(examples):
 
 
 def test_entanglement_link_entropy_is_bounded_by_log2_rank():
-    link = {"eid": "eid::r::h", "beam_id": "beam_a", "role": "A", "schmidt_rank": 2, "entropy_bits": 1.0,
-            "cell_id": "cell_001"}
+    link = {
+        "eid": "eid::r::h",
+        "beam_id": "beam_a",
+        "role": "A",
+        "schmidt_rank": 2,
+        "entropy_bits": 1.0,
+        "cell_id": "cell_001",
+    }
     assert validate_payload(EntanglementLink, link).entropy_bits == 1.0
     four = {**link, "schmidt_rank": 4, "entropy_bits": math.log2(3)}
     assert validate_payload("entanglement_link", four).schmidt_rank == 4
@@ -185,9 +200,15 @@ def test_dna_mutation_sides_and_reason(examples):
 
 
 def test_soullaw_events_and_trace_records(examples):
-    event = {"type": "soullaw_event", "event": "soullaw_veto", "law": "sqi_floor",
-             "reason": "qscore 0.2 < 0.35", "beam_id": "beam_c_wave_1", "container_id": "demo",
-             "timestamp": 1735689600}
+    event = {
+        "type": "soullaw_event",
+        "event": "soullaw_veto",
+        "law": "sqi_floor",
+        "reason": "qscore 0.2 < 0.35",
+        "beam_id": "beam_c_wave_1",
+        "container_id": "demo",
+        "timestamp": 1735689600,
+    }
     record = load_trace_record(event)
     assert record.verdict == "veto"
     assert load_trace_record(examples["collapse_trace"]).adapter == "qwave"
@@ -246,8 +267,9 @@ def test_constructing_a_model_directly_raises_the_same_contract_error():
 
     expected = r"^`beam_event\.stage` should be one of .*\(did you mean `wave`\?\)\.$"
     with pytest.raises(ContractError, match=expected):
-        BeamEvent(beam_id="beam_x", cell_id="c", sheet_run_id="s", stage="wav", token="t",
-                  timestamp="2025-01-01T00:00:00Z")
+        BeamEvent(
+            beam_id="beam_x", cell_id="c", sheet_run_id="s", stage="wav", token="t", timestamp="2025-01-01T00:00:00Z"
+        )
     with pytest.raises(ContractError, match=r"`CostDetail\.delay` is required but missing"):
         CostDetail(energy=1.0, ethics_risk=0.0, opportunity_loss=0.0)
     from codexlab.contracts import EntanglementMap

@@ -81,8 +81,14 @@ def test_absent_v_means_version_one_and_explicit_v1_is_accepted(examples):
 
 
 def test_qfc_envelope_validates_each_payload_kind():
-    for kind in ("qpu_cell_update", "qpu_sheet_metrics", "qpu_precision_profile",
-                 "qpu_beam_lineage", "qpu_entanglement_map", "qpu_beam_timeline"):
+    for kind in (
+        "qpu_cell_update",
+        "qpu_sheet_metrics",
+        "qpu_precision_profile",
+        "qpu_beam_lineage",
+        "qpu_entanglement_map",
+        "qpu_beam_timeline",
+    ):
         message = {"type": "qfc_update", "source": "container::demo", "payload": {"kind": kind, "n": 3}}
         update = validate_payload("qfc_update", message)
         assert update.kind == kind and update.container_id == "demo" and update.payload["n"] == 3

@@ -15,26 +15,56 @@ from tests.contracts._examples import PLAN_EXAMPLES
 
 VALID: dict[str, Any] = {
     **PLAN_EXAMPLES,
-    "qfc_update": {"type": "qfc_update", "source": "container::demo",
-                   "payload": {"kind": "qpu_sheet_metrics", "cells": 3}},
-    "entanglement_link": {"eid": "eid::r::h", "beam_id": "beam_a", "role": "B", "schmidt_rank": 2,
-                          "entropy_bits": 0.5, "cell_id": "cell_007"},
-    "soullaw_event": {"type": "soullaw_event", "event": "soullaw_warn", "law": "bounded_growth",
-                      "reason": "growth 12 > 10", "beam_id": "beam_c_wave_1", "container_id": "demo",
-                      "timestamp": 1735689600.5},
+    "qfc_update": {
+        "type": "qfc_update",
+        "source": "container::demo",
+        "payload": {"kind": "qpu_sheet_metrics", "cells": 3},
+    },
+    "entanglement_link": {
+        "eid": "eid::r::h",
+        "beam_id": "beam_a",
+        "role": "B",
+        "schmidt_rank": 2,
+        "entropy_bits": 0.5,
+        "cell_id": "cell_007",
+    },
+    "soullaw_event": {
+        "type": "soullaw_event",
+        "event": "soullaw_warn",
+        "law": "bounded_growth",
+        "reason": "growth 12 > 10",
+        "beam_id": "beam_c_wave_1",
+        "container_id": "demo",
+        "timestamp": 1735689600.5,
+    },
 }
 KINDS = sorted(payload_kinds())
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(), st.text(max_size=12),
-    st.sampled_from(["", "wave", "beam_x", "eid::r::h", "2025-01-01T00:00:00Z", "container::c", "A",
-                     "fusion", "qpu_cell_update", "soullaw_pass", "qwave"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "",
+            "wave",
+            "beam_x",
+            "eid::r::h",
+            "2025-01-01T00:00:00Z",
+            "container::c",
+            "A",
+            "fusion",
+            "qpu_cell_update",
+            "soullaw_pass",
+            "qwave",
+        ]
+    ),
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
     max_leaves=12,
 )
 

@@ -41,8 +41,7 @@ def test_stale_missing_and_orphan_files_are_reported(tmp_path):
     (tmp_path / "sqi_score.schema.json").write_text("{}\n", encoding="utf-8")
     (tmp_path / "beam_event.schema.json").unlink()
     (tmp_path / "old_kind.schema.json").write_text("{}\n", encoding="utf-8")
-    assert schemas_are_current(tmp_path) == ["beam_event.schema.json", "old_kind.schema.json",
-                                             "sqi_score.schema.json"]
+    assert schemas_are_current(tmp_path) == ["beam_event.schema.json", "old_kind.schema.json", "sqi_score.schema.json"]
     assert schemas_are_current(tmp_path / "nowhere") == sorted(f"{k}.schema.json" for k in payload_kinds())
 
 

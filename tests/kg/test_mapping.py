@@ -94,14 +94,14 @@ def test_activities_entities_and_their_fields(dag):
 
 def test_parents_give_derived_from_and_used(dag):
     quads = beams_to_quads(dag.values(), user="alice")
-    derived = {(id_of(q.subject.value, "value"), id_of(q.object.value, "value"))
-               for q in quads if q.predicate == PROV.wasDerivedFrom}
-    used = {(id_of(q.subject.value, "beam"), id_of(q.object.value, "value"))
-            for q in quads if q.predicate == PROV.used}
-    approved = {b.beam_id for b in dag.values() if is_approved(b)}
-    reference = {
-        (b.beam_id, p) for b in dag.values() if b.beam_id in approved for p in b.parents if p in approved
+    derived = {
+        (id_of(q.subject.value, "value"), id_of(q.object.value, "value"))
+        for q in quads
+        if q.predicate == PROV.wasDerivedFrom
     }
+    used = {(id_of(q.subject.value, "beam"), id_of(q.object.value, "value")) for q in quads if q.predicate == PROV.used}
+    approved = {b.beam_id for b in dag.values() if is_approved(b)}
+    reference = {(b.beam_id, p) for b in dag.values() if b.beam_id in approved for p in b.parents if p in approved}
     assert derived == reference
     assert used == reference
     assert (dag["e"].beam_id, dag["v"].beam_id) not in derived
@@ -118,18 +118,25 @@ def test_vetoed_and_error_beams_are_in_no_graph(dag):
             node = f"<{iri.value}>"
             assert not _ask(store, f"{{ {node} ?p ?o }} UNION {{ ?s ?p {node} }}")
             assert not _ask(store, f"GRAPH ?g {{ {{ {node} ?p ?o }} UNION {{ ?s ?p {node} }} }}")
-        assert not _ask(store, f'GRAPH ?g {{ ?s ?p ?o FILTER(CONTAINS(STR(?s), "{beam_id}") '
-                               f'|| CONTAINS(STR(?o), "{beam_id}")) }}')
+        assert not _ask(
+            store, f'GRAPH ?g {{ ?s ?p ?o FILTER(CONTAINS(STR(?s), "{beam_id}") || CONTAINS(STR(?o), "{beam_id}")) }}'
+        )
     assert beams_to_quads([dag["v"], dag["err"]], user="alice") == []
 
 
 def test_agents_engine_with_version_and_user(dag):
     store = _store(beams_to_quads(dag.values(), user="alice"))
-    rows = list(store.query(
-        "SELECT ?g ?version WHERE { GRAPH ?g { ?e a prov:SoftwareAgent ; cx:version ?version ; "
-        "prov:actedOnBehalfOf ?u . ?u a prov:Agent } }", prefixes=PREFIXES))
+    rows = list(
+        store.query(
+            "SELECT ?g ?version WHERE { GRAPH ?g { ?e a prov:SoftwareAgent ; cx:version ?version ; "
+            "prov:actedOnBehalfOf ?u . ?u a prov:Agent } }",
+            prefixes=PREFIXES,
+        )
+    )
     assert {(r["g"], r["version"].value) for r in rows} == {
-        (run_iri("run_1"), codexlab.__version__), (run_iri("run_2"), codexlab.__version__)}
+        (run_iri("run_1"), codexlab.__version__),
+        (run_iri("run_2"), codexlab.__version__),
+    }
     assert _ask(store, f"<{beam_iri(dag['c'].beam_id).value}> prov:wasAssociatedWith agent:alice")
 
 
@@ -145,12 +152,15 @@ def test_sqi_gives_dqv_measurement_and_direct_qscore(dag):
     score = make_score(dag["e"].beam_id, 0.42, drift=0.11)
     quads = beams_to_quads(dag.values(), [score], user="alice")
     store = _store(quads)
-    rows = list(store.query(
-        "SELECT ?v ?q ?direct ?drift WHERE { ?m a dqv:QualityMeasurement ; dqv:computedOn ?v ; "
-        "dqv:value ?q ; dqv:isMeasurementOf cx:qscoreMetric . ?v cx:qscore ?direct ; cx:drift ?drift }",
-        prefixes=PREFIXES, use_default_graph_as_union=True))
-    found = {(r["v"].value, float(r["q"].value), float(r["direct"].value), float(r["drift"].value))
-             for r in rows}
+    rows = list(
+        store.query(
+            "SELECT ?v ?q ?direct ?drift WHERE { ?m a dqv:QualityMeasurement ; dqv:computedOn ?v ; "
+            "dqv:value ?q ; dqv:isMeasurementOf cx:qscoreMetric . ?v cx:qscore ?direct ; cx:drift ?drift }",
+            prefixes=PREFIXES,
+            use_default_graph_as_union=True,
+        )
+    )
+    found = {(r["v"].value, float(r["q"].value), float(r["direct"].value), float(r["drift"].value)) for r in rows}
     assert found == {
         (value_iri(dag["c"].beam_id).value, 0.7, 0.7, 0.03),
         (value_iri(dag["e"].beam_id).value, 0.42, 0.42, 0.11),

@@ -42,17 +42,24 @@ def test_vetoed_beam_absent_from_every_graph(kg):
     node = f"<{value_iri(v.beam_id).value}>"
     assert kg.query(f"ASK {{ {{ {node} ?p ?o }} UNION {{ ?s ?p {node} }} }}") is False
     assert kg.query(f"ASK {{ GRAPH ?g {{ {{ {node} ?p ?o }} UNION {{ ?s ?p {node} }} }} }}") is False
-    assert kg.query(f'ASK {{ GRAPH ?g {{ ?s ?p ?o FILTER(CONTAINS(STR(?s), "{v.beam_id}") '
-                    f'|| CONTAINS(STR(?o), "{v.beam_id}")) }} }}') is False
+    assert (
+        kg.query(
+            f'ASK {{ GRAPH ?g {{ ?s ?p ?o FILTER(CONTAINS(STR(?s), "{v.beam_id}") '
+            f'|| CONTAINS(STR(?o), "{v.beam_id}")) }} }}'
+        )
+        is False
+    )
     assert kg.query(f"ASK {{ <{value_iri(b.beam_id).value}> a prov:Entity }}") is True
 
 
 def test_query_returns_python_values_or_a_polars_frame(kg):
     a, b, _ = _small_run()
     kg.write_beams([a, b])
-    sparql = ("SELECT ?beam ?stage ?t ?q WHERE { ?beam a prov:Activity ; cx:stage ?stage ; "
-              "prov:startedAtTime ?t . ?v prov:wasGeneratedBy ?beam OPTIONAL { ?v cx:qscore ?q } } "
-              "ORDER BY ?t")
+    sparql = (
+        "SELECT ?beam ?stage ?t ?q WHERE { ?beam a prov:Activity ; cx:stage ?stage ; "
+        "prov:startedAtTime ?t . ?v prov:wasGeneratedBy ?beam OPTIONAL { ?v cx:qscore ?q } } "
+        "ORDER BY ?t"
+    )
     rows = kg.query(sparql)
     assert [r["stage"] for r in rows] == ["ingest", "wave"]
     assert rows[0]["q"] is None and rows[1]["q"] == pytest.approx(0.9)
@@ -158,10 +165,12 @@ def test_mutation_written_with_revision_and_derivation(kg):
     kg.write_mutation(make_mutation("mut_1"))
     kg.write_scores([make_score(None, 0.8, mutation_id="mut_1")])
     assert MUTATIONS_GRAPH.value in kg.graphs()
-    rows = kg.query("SELECT ?new ?old ?reason WHERE { ?new prov:wasRevisionOf ?old ; "
-                    "prov:wasDerivedFrom ?old ; cx:reason ?reason }")
+    rows = kg.query(
+        "SELECT ?new ?old ?reason WHERE { ?new prov:wasRevisionOf ?old ; prov:wasDerivedFrom ?old ; cx:reason ?reason }"
+    )
     assert [(r["new"].rsplit("/", 1)[1], r["old"].rsplit("/", 1)[1], r["reason"]) for r in rows] == [
-        ("mutated", "original", "fusion")]
+        ("mutated", "original", "fusion")
+    ]
     assert kg.query("ASK { ?m a dqv:QualityMeasurement ; dqv:computedOn mutation:mut_1\\/mutated }") is True
 
 
@@ -174,8 +183,7 @@ def test_writes_are_idempotent(kg):
 
 
 def _distinct_triples(nquads: str):
-    return {(q.subject, q.predicate, q.object)
-            for q in pyoxigraph.parse(nquads, format=pyoxigraph.RdfFormat.N_QUADS)}
+    return {(q.subject, q.predicate, q.object) for q in pyoxigraph.parse(nquads, format=pyoxigraph.RdfFormat.N_QUADS)}
 
 
 def test_export_formats_parse_back(kg, tmp_path):

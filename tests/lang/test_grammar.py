@@ -54,9 +54,43 @@ def _same_parse(text: str, parsers: tuple[Lark, Lark]) -> None:
     assert results[0] == results[1], text
 
 
-_WORDS = ["until", "max", "repeat", "d/dt", "dt", "a", "⟲", "(", ")", "{", "}", "<", "1", " ", "\n", ";",
-          "+", "⟦", "|", ":", "..", "@grid", "x", "=", ":=", "->", "∇", "·", "2", "e5", ".5", "²", "^", '"s"',
-          "#c\n"]
+_WORDS = [
+    "until",
+    "max",
+    "repeat",
+    "d/dt",
+    "dt",
+    "a",
+    "⟲",
+    "(",
+    ")",
+    "{",
+    "}",
+    "<",
+    "1",
+    " ",
+    "\n",
+    ";",
+    "+",
+    "⟦",
+    "|",
+    ":",
+    "..",
+    "@grid",
+    "x",
+    "=",
+    ":=",
+    "->",
+    "∇",
+    "·",
+    "2",
+    "e5",
+    ".5",
+    "²",
+    "^",
+    '"s"',
+    "#c\n",
+]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

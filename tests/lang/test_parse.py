@@ -41,8 +41,9 @@ def test_every_statement_kind() -> None:
     )
     got = parse(text).statements
     psi, step = N("ψ"), B("+", N("ψ"), B("*", B("*", Num(0.001), N("i")), U("Δ", N("ψ"))))
-    assert got[0] == ast.Directive("grid", (ast.AxisSpec("x", -1, 1, 256), ast.AxisSpec("y", -1, 1, 256),
-                                            ast.Option("bc", "dirichlet")))
+    assert got[0] == ast.Directive(
+        "grid", (ast.AxisSpec("x", -1, 1, 256), ast.AxisSpec("y", -1, 1, 256), ast.Option("bc", "dirichlet"))
+    )
     assert got[1] == ast.Directive("precision", (ast.Word("fp32"),))
     assert got[2] == ast.Directive("seed", (ast.Word(7),))
     assert got[3] == ast.Directive("container", (ast.Word("lab1"),))
@@ -103,8 +104,9 @@ def test_glyph_record_variants() -> None:
 
 def test_directive_arguments() -> None:
     d = parse('@grid x:-1.5..2:64 y:0..1e1:8, bc=neumann\n@note "free text" -3 k=-0.5 lab').statements
-    assert d[0] == ast.Directive("grid", (ast.AxisSpec("x", -1.5, 2, 64), ast.AxisSpec("y", 0, 10.0, 8),
-                                          ast.Option("bc", "neumann")))
+    assert d[0] == ast.Directive(
+        "grid", (ast.AxisSpec("x", -1.5, 2, 64), ast.AxisSpec("y", 0, 10.0, 8), ast.Option("bc", "neumann"))
+    )
     note_args = (ast.Word("free text"), ast.Word(-3), ast.Option("k", -0.5), ast.Word("lab"))
     assert d[1] == ast.Directive("note", note_args)
     assert parse("@precision auto").statements[0].args == (ast.Word("auto"),)
@@ -230,8 +232,16 @@ def test_comparisons_do_not_chain() -> None:
 
 
 def test_numbers_keep_int_and_float() -> None:
-    for text, value in [("7", 7), ("007", 7), ("1.5", 1.5), (".5", 0.5), ("1e3", 1000.0), ("2E-2", 0.02),
-                        ("1e+16", 1e16), ("12345678901234567890", 12345678901234567890)]:
+    for text, value in [
+        ("7", 7),
+        ("007", 7),
+        ("1.5", 1.5),
+        (".5", 0.5),
+        ("1e3", 1000.0),
+        ("2E-2", 0.02),
+        ("1e+16", 1e16),
+        ("12345678901234567890", 12345678901234567890),
+    ]:
         got = parse_expr(text)
         assert got == Num(value) and type(got.value) is type(value), text
     assert parse_expr("-1") == U("-", Num(1))
@@ -308,8 +318,9 @@ def _positions(node: ast.Node) -> list[tuple[str, int, int]]:
 
 
 def test_every_node_has_a_position() -> None:
-    text = ("@grid x:-1..1:8\nψ := f(x, σ=2) + [1, ‖a‖, |b|²]\n⟲ until a ⋈[c] b > 1 max 3 {\n  a = -∇a\n}\n"
-            "⟦ Goal | g : a ⟧")
+    text = (
+        "@grid x:-1..1:8\nψ := f(x, σ=2) + [1, ‖a‖, |b|²]\n⟲ until a ⋈[c] b > 1 max 3 {\n  a = -∇a\n}\n⟦ Goal | g : a ⟧"
+    )
     for kind, line, column in _positions(parse(text)):
         assert line >= 1 and column >= 1, kind
 

@@ -37,8 +37,11 @@ def test_printing_is_canonical(tree: ast.Statement) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.integers(min_value=0, max_value=10**40),
-                 st.floats(min_value=0.0, allow_nan=False, allow_infinity=False)))
+@given(
+    st.one_of(
+        st.integers(min_value=0, max_value=10**40), st.floats(min_value=0.0, allow_nan=False, allow_infinity=False)
+    )
+)
 def test_numbers_round_trip_with_their_type(value: int | float) -> None:
     back = parse_expr(to_text(Num(value)))
     assert isinstance(back, ast.Number) and type(back.value) is type(value)

@@ -19,8 +19,10 @@ SAMPLES = ("tour", "heat", "entangle", "laplacian")
 
 
 def test_build_from_ast_statements_and_text() -> None:
-    stmts = (ast.Assignment("L", ast.Unary("∇·", ast.Unary("∇", ast.Name("ψ")))),
-             ast.Loop((ast.ExprStmt(a),), count=ast.Number(3)))
+    stmts = (
+        ast.Assignment("L", ast.Unary("∇·", ast.Unary("∇", ast.Name("ψ")))),
+        ast.Loop((ast.ExprStmt(a),), count=ast.Number(3)),
+    )
     expected = "L = ∇·∇ψ\n⟲ 3 { a }\n"
     assert build_scroll(ast.Scroll(stmts)) == expected
     assert build_scroll(stmts) == expected

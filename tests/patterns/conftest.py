@@ -13,8 +13,17 @@ from codexlab.contracts import BeamEvent
 def _beam_factory() -> Callable[..., BeamEvent]:
     counter = {"n": 0}
 
-    def make(run: str, stage: str, token: str, parents: list[BeamEvent] | None = None, *,
-             verdict: str | None = "pass", kind: str = "field", ms: float = 1.0, **result: Any) -> BeamEvent:
+    def make(
+        run: str,
+        stage: str,
+        token: str,
+        parents: list[BeamEvent] | None = None,
+        *,
+        verdict: str | None = "pass",
+        kind: str = "field",
+        ms: float = 1.0,
+        **result: Any,
+    ) -> BeamEvent:
         counter["n"] += 1
         n = counter["n"]
         shape = [2, 16, 16] if kind == "vector" else [16, 16]

@@ -32,11 +32,17 @@ def _reference_ngrams(beams: list[Any], n: Sequence[int]) -> pl.DataFrame:
             members[tokens].update({field(b, "beam_id"): b for b in chain})
         for tokens, occurrences in paths.items():
             spent = sum(duration_ms(b) for b in members[tokens].values())
-            rows.append({
-                "n": size, "ops": " → ".join(tokens), "tokens": list(tokens), "support": len(occurrences),
-                "runs": len({field(b, "sheet_run_id") for b in members[tokens].values()}),
-                "duration_ms": spent, "time_share": spent / total if total > 0 else 0.0,
-            })
+            rows.append(
+                {
+                    "n": size,
+                    "ops": " → ".join(tokens),
+                    "tokens": list(tokens),
+                    "support": len(occurrences),
+                    "runs": len({field(b, "sheet_run_id") for b in members[tokens].values()}),
+                    "duration_ms": spent,
+                    "time_share": spent / total if total > 0 else 0.0,
+                }
+            )
     frame = pl.DataFrame(rows, schema=NGRAM_SCHEMA)
     return frame.sort(["support", "time_share", "ops"], descending=[True, True, False])
 
@@ -56,8 +62,17 @@ def _lab_like(beam: Callable[..., BeamEvent]) -> list[BeamEvent]:
     psi = beams[0]
     beams.append(beam("r1", "wave", "Δ", [psi], verdict="warn", ms=0.3333333333333333))
     beams.append(beam("r1", "wave", "Δ", [beams[-1]], verdict=None, ms=2.0))
-    beams.append(beam("r2", "loop", "⟲", [psi], attractor={"kind": "fixed_point", "iteration": 7, "residual": 1e-9},
-                      names=["ψ"], ms=12.5))
+    beams.append(
+        beam(
+            "r2",
+            "loop",
+            "⟲",
+            [psi],
+            attractor={"kind": "fixed_point", "iteration": 7, "residual": 1e-9},
+            names=["ψ"],
+            ms=12.5,
+        )
+    )
     beams.append(beam("r2", "loop", "⟲", [psi], attractor={"kind": "cycle", "period": 2, "iteration": 4}))
     beams.append(beam("r3", "loop", "⟲", [psi], attractor=None))
     return beams

@@ -28,8 +28,9 @@ def test_vetoed_beams_break_paths(beam) -> None:
 
 
 def test_attractors_from_loop_beams(beam) -> None:
-    loop = beam("r1", "loop", "⟲", attractor={"kind": "cycle", "period": 3, "iteration": 9, "first_seen": 6},
-                names=["u"])
+    loop = beam(
+        "r1", "loop", "⟲", attractor={"kind": "cycle", "period": 3, "iteration": 9, "first_seen": 6}, names=["u"]
+    )
     plain = beam("r1", "loop", "⟲", attractor=None)
     frame = attractors([loop, plain])
     assert frame.height == 1

@@ -37,8 +37,16 @@ def test_mutation_is_stored_written_and_published(tmp_path) -> None:
         bus=bus,
     )
     assert isinstance(m, DnaMutation)
-    add_dna_mutation("cell", "cell:fd_order", "repair", container_id="other", entropy_delta=0.0,
-                     rewrite_success_prob=1.0, accepted=False, store=store)
+    add_dna_mutation(
+        "cell",
+        "cell:fd_order",
+        "repair",
+        container_id="other",
+        entropy_delta=0.0,
+        rewrite_success_prob=1.0,
+        accepted=False,
+        store=store,
+    )
     stored = list_mutations(store, "demo")
     assert [s.mutation_id for s in stored] == [m.mutation_id]
     assert stored[0] == m

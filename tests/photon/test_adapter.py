@@ -77,9 +77,7 @@ def test_unary_minus_is_neg_and_binary_minus_stays() -> None:
 
 
 def test_compound_nodes_map_to_their_ops() -> None:
-    call = codex_to_photon_ast(
-        A.Call("gaussian", (A.Name("x"), A.Name("y")), (A.Keyword("σ", A.Number(0.15)),))
-    )
+    call = codex_to_photon_ast(A.Call("gaussian", (A.Name("x"), A.Name("y")), (A.Keyword("σ", A.Number(0.15)),)))
     assert (call.op, call.value, [a.value for a in call.args]) == ("call", "gaussian", ["x", "y"])
     assert call.kwargs == (("σ", num(0.15)),)
     bowtie = codex_to_photon_ast(A.Interfere(A.Name("a"), A.Name("b"), A.Name("φ")))

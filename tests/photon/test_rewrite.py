@@ -207,9 +207,7 @@ def test_a_rule_set_that_undoes_itself_hits_the_cap() -> None:
 def test_a_growing_rule_hits_a_smaller_cap() -> None:
     rules = RuleSet("grow", live_check_rate=0.0)
     rules.add(Rule("grow", var("x", "any"), node("+", var("x", "any"), num(0))))
-    with pytest.raises(
-        RewriteError, match=r"after 50 steps; .* keeps changing without repeating .* such as `grow`"
-    ):
+    with pytest.raises(RewriteError, match=r"after 50 steps; .* keeps changing without repeating .* such as `grow`"):
         rewrite(psi, rules, max_steps=50)
 
 

@@ -38,9 +38,7 @@ def test_default_rule_names() -> None:
 def test_duplicate_names_raise_unless_override() -> None:
     rules = _fresh()
     rules.add(Rule("r", node("∇", f), node("Δ", f)))
-    with pytest.raises(
-        CodexValueError, match="A rule named `r` is already registered in `test`; pass `override=True`"
-    ):
+    with pytest.raises(CodexValueError, match="A rule named `r` is already registered in `test`; pass `override=True`"):
         rules.add(Rule("r", node("∇", f), f))
     rules.add(Rule("r", node("Δ", f), f), override=True)
     assert rules["r"].pattern is node("Δ", f)
@@ -48,9 +46,7 @@ def test_duplicate_names_raise_unless_override() -> None:
 
 
 def test_lookup_suggests_the_closest_name() -> None:
-    with pytest.raises(
-        CodexNameError, match=r"No rewrite rule named `div_grd` .*\(did you mean `div_grad`\?\)"
-    ):
+    with pytest.raises(CodexNameError, match=r"No rewrite rule named `div_grd` .*\(did you mean `div_grad`\?\)"):
         DEFAULT_RULES["div_grd"]
     assert "div_grad" in DEFAULT_RULES and "nope" not in DEFAULT_RULES
 
@@ -85,9 +81,7 @@ def test_a_template_replacement_must_use_bound_metavariables() -> None:
 def test_bad_options_raise() -> None:
     with pytest.raises(CodexValueError, match=r"`live_check_rate` must lie in \[0, 1\]"):
         RuleSet(live_check_rate=2.0)
-    with pytest.raises(
-        CodexValueError, match="Unknown metavariable kind `vectr` \\(did you mean `vector`\\?\\)"
-    ):
+    with pytest.raises(CodexValueError, match="Unknown metavariable kind `vectr` \\(did you mean `vector`\\?\\)"):
         var("F", "vectr")
 
 
@@ -199,8 +193,6 @@ def test_live_check_sampling_is_seeded() -> None:
 def test_success_prob_is_the_product_of_beta_means() -> None:
     d = rewrite(node("Δ", node("+", node("*", num(2), psi), phi)), live_checks=False)
     stats = DEFAULT_RULES.stats()
-    expected = math.prod(
-        (1 + stats[n].passes) / (2 + stats[n].passes + stats[n].failures) for n in d.rule_names
-    )
+    expected = math.prod((1 + stats[n].passes) / (2 + stats[n].passes + stats[n].failures) for n in d.rule_names)
     assert d.success_prob() == pytest.approx(expected)
     assert 0.0 < d.success_prob() < 1.0

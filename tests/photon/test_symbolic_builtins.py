@@ -68,7 +68,7 @@ def test_gaussian_keyword_errors() -> None:
     with pytest.raises(
         CodexTypeError,
         match=r"`gaussian` has no keyword `sgma` \(did you mean `sigma`\?\); its keywords are "
-              r"`x0`, `y0`, `z0`, `σ`, `k`",
+        r"`x0`, `y0`, `z0`, `σ`, `k`",
     ):
         to_sympy(call("gaussian", x, y, sgma=num(1)))
     with pytest.raises(CodexTypeError, match=r"got keyword `σ` twice"):
@@ -76,7 +76,7 @@ def test_gaussian_keyword_errors() -> None:
     with pytest.raises(
         CodexTypeError,
         match=r"`gaussian` takes 2 to 3 positional arguments, got 1; call it as `gaussian\(x, "
-              r"y\[, z\], x0=0",
+        r"y\[, z\], x0=0",
     ):
         to_sympy(call("gaussian", x))
     with pytest.raises(CodexValueError, match=r"`σ` of `gaussian` must be positive, got `-1/10`"):

@@ -94,9 +94,7 @@ def test_ids_are_stable_across_processes() -> None:
         "print(p.qglyph_id, *[i.id for i in p.instructions])\n"
     )
     here = to_qglyph(expr("∇ψ • ∇ψ + Δψ * sin(x) + 0.5"))
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.split() == [here.qglyph_id, *(i.id for i in here.instructions)]
 
 
@@ -322,11 +320,7 @@ def test_until_is_a_do_while() -> None:
         if a > 1.99:
             break
     result = compile_loop(body(lp), ["a"], G2, until=lp.until, max_iter=100)({"a": 0.0})
-    assert (
-        (result.iterations, result.condition_met, float(result.values["a"]))
-        == (k, True, a)
-        == (8, True, 1.9921875)
-    )
+    assert (result.iterations, result.condition_met, float(result.values["a"])) == (k, True, a) == (8, True, 1.9921875)
     once = compile_loop(body(lp), ["a"], G2, until=expr("a > 0"), max_iter=100)({"a": 5.0})
     assert (once.iterations, float(once.values["a"])) == (1, 3.5)
     capped = compile_loop(body(lp), ["a"], G2, until=expr("a > 5"), max_iter=10)({"a": 0.0})

@@ -55,8 +55,12 @@ def test_from_coords_round_trip(bc: str) -> None:
 def test_from_directive() -> None:
     d = ast.Directive(
         "grid",
-        (ast.AxisSpec("x", -1, 1, 16), ast.AxisSpec("y", 0, 2, 8), ast.Option("bc", "neumann"),
-         ast.Option("bc_y", "dirichlet")),
+        (
+            ast.AxisSpec("x", -1, 1, 16),
+            ast.AxisSpec("y", 0, 2, 8),
+            ast.Option("bc", "neumann"),
+            ast.Option("bc_y", "dirichlet"),
+        ),
     )
     g = Grid.from_directive(d)
     assert g.bcs() == {"x": "neumann", "y": "dirichlet"} and g.shape == (16, 8)

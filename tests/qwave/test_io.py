@@ -65,7 +65,7 @@ def test_dotdot_escape_is_refused(root: Path, tmp_path: Path) -> None:
     with pytest.raises(
         CodexValueError,
         match=r"`.*root/\.\./outside\.nc` is outside the allowed data roots \(`.*root`\); move "
-              r"the file under one of them or add its folder to `data_roots`",
+        r"the file under one of them or add its folder to `data_roots`",
     ):
         load(root / ".." / "outside.nc", roots=[root])
     with pytest.raises(CodexValueError, match=r"is outside the allowed data roots"):

@@ -134,9 +134,7 @@ def test_pointer_density_matches_scipy_in_2d() -> None:
     psi = _gauss(PLANE, (0.8, 0.7), 0.3) + 0.5j * _gauss(PLANE, (-0.5, -0.6), 0.2)
     sigma = pointer_sigma(PLANE, resolution=0.12)
     dens = np.asarray(pointer_density(psi, resolution=0.12, grid=PLANE))
-    np.testing.assert_allclose(
-        dens * PLANE.cell_volume, _smoothed_mass(psi, PLANE, sigma), rtol=1e-9, atol=1e-15
-    )
+    np.testing.assert_allclose(dens * PLANE.cell_volume, _smoothed_mass(psi, PLANE, sigma), rtol=1e-9, atol=1e-15)
 
 
 def test_probability_is_the_density_at_the_outcome_times_the_cell() -> None:
@@ -224,9 +222,7 @@ def test_pair_pointer_measurement_matches_the_explicit_joint_state() -> None:
     m, after = measure_pair(pair, "A", derive_key(6, HASH, 0))
     joint = np.asarray(pair.joint())
     marginal = (np.abs(joint) ** 2).sum(axis=1) * small.cell_volume
-    assert m.probability == pytest.approx(
-        _smoothed_mass(np.sqrt(marginal), small, m.sigma)[m.index], rel=1e-9
-    )
+    assert m.probability == pytest.approx(_smoothed_mass(np.sqrt(marginal), small, m.sigma)[m.index], rel=1e-9)
     d = (x - m.outcome[0] + 1.0) % 2.0 - 1.0
     post = np.exp(-(d**2) / (4 * m.sigma**2))[:, None] * joint
     post /= np.sqrt(np.sum(np.abs(post) ** 2) * small.cell_volume**2)

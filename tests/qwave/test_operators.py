@@ -77,7 +77,7 @@ def test_dirichlet_boundary_values_are_reflected_about_their_value() -> None:
     f = make_field(1.0 + 2.0 * X + np.sin(np.pi * X), g)
     d = np.asarray(op.partial(f, "x", order=4))
     np.testing.assert_allclose(d, 2.0 + np.pi * np.cos(np.pi * X), atol=1e-4)
-    np.testing.assert_allclose(np.asarray(op.lap(f, "fd4")), -np.pi**2 * np.sin(np.pi * X), atol=1e-3)
+    np.testing.assert_allclose(np.asarray(op.lap(f, "fd4")), -(np.pi**2) * np.sin(np.pi * X), atol=1e-3)
 
 
 def test_neumann_fields_use_even_reflection() -> None:

@@ -155,8 +155,11 @@ def test_unscaled_quantize_is_a_cast(name: str) -> None:
 @settings(max_examples=60, deadline=None)
 @given(x=hnp.arrays(np.float64, st.integers(1, 80), elements=st.floats(-1e6, 1e6, allow_subnormal=False)))
 def test_scaled_float_round_trip_matches_ml_dtypes(name: str, x: np.ndarray) -> None:
-    dtype = {"fp8_e4m3": ml_dtypes.float8_e4m3fn, "fp8_e5m2": ml_dtypes.float8_e5m2,
-             "fp4_e2m1": ml_dtypes.float4_e2m1fn}[name]
+    dtype = {
+        "fp8_e4m3": ml_dtypes.float8_e4m3fn,
+        "fp8_e5m2": ml_dtypes.float8_e5m2,
+        "fp4_e2m1": ml_dtypes.float4_e2m1fn,
+    }[name]
     info = ml_dtypes.finfo(dtype)
     amax = np.abs(x).max()
     s = amax / float(info.max) if amax > 0 else 1.0
@@ -189,9 +192,9 @@ def test_block32_scales_each_block_by_its_own_amax() -> None:
     assert q.shape == x.shape and scale.values.shape == (4,)
     flat = x.reshape(-1)
     for k in range(4):
-        block = flat[32 * k: 32 * (k + 1)]
+        block = flat[32 * k : 32 * (k + 1)]
         assert scale.values[k] == pytest.approx(np.abs(block).max() / 127, rel=1e-15)
-        back = dequantize(q, scale).reshape(-1)[32 * k: 32 * (k + 1)]
+        back = dequantize(q, scale).reshape(-1)[32 * k : 32 * (k + 1)]
         assert np.all(np.abs(back - block) <= np.abs(block).max() / 254 * (1 + 1e-9))
     tensor_err = rel_l2(dequantize(*quantize(x, "int8")), x)
     assert rel_l2(dequantize(q, scale), x) < tensor_err
@@ -357,8 +360,7 @@ def test_profile_records_table_and_payload() -> None:
     assert "u²" not in p.kappa  # no grid, no spacing, no κ
     p.profile("big", lambda u: u * 1e5, gaussian(32), formats=["fp16"])
     df = p.table()
-    assert df.columns == ["op", "format", "bits", "count", "mean_ms", "mean_abs_err", "mean_rel_err",
-                          "nonfinite"]
+    assert df.columns == ["op", "format", "bits", "count", "mean_ms", "mean_abs_err", "mean_rel_err", "nonfinite"]
     assert df.height == 4 and p.table(as_dicts=True)[2]["format"] == "int8"
     payload = p.as_payload("lab1")
     json.dumps(payload, allow_nan=False)
@@ -406,8 +408,9 @@ def test_pointwise_gets_a_cheaper_format(pointwise: PrecisionProfiler, use_profi
     assert rec.source == ("measured" if use_profile else "predicted")
 
 
-@pytest.mark.parametrize(("op", "tol"), [("Δ", 1e-3), ("Δ", 1.0), ("Δ", 10.0), ("⊕", 0.005), ("⊕", 0.05),
-                                         ("⊕", 0.2), ("u²", 0.15)])
+@pytest.mark.parametrize(
+    ("op", "tol"), [("Δ", 1e-3), ("Δ", 1.0), ("Δ", 10.0), ("⊕", 0.005), ("⊕", 0.05), ("⊕", 0.2), ("u²", 0.15)]
+)
 def test_recommended_format_meets_tol_when_measured(
     lap_profiles: dict[int, PrecisionProfiler], pointwise: PrecisionProfiler, op: str, tol: float
 ) -> None:

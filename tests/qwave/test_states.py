@@ -60,9 +60,7 @@ def test_superpose_and_cancel_match_numpy(seed: int) -> None:
 
 def test_cancelling_a_state_with_itself_is_an_error() -> None:
     a = normalize(_random_state(4), grid=GRID)
-    with pytest.raises(
-        CodexValueError, match=r"`a ⊖ b` is the zero state \(‖a − b‖ = 0\); states that cancel"
-    ):
+    with pytest.raises(CodexValueError, match=r"`a ⊖ b` is the zero state \(‖a − b‖ = 0\); states that cancel"):
         cancel(a, a, grid=GRID)
     with pytest.raises(CodexValueError, match=r"`a ⊕ b` is the zero state"):
         superpose(a, -a, grid=GRID)
@@ -97,18 +95,14 @@ def test_interfere_rejects_a_complex_phase() -> None:
 def test_wrong_kinds_raise_type_errors() -> None:
     a = make_field(_random_state(9), GRID)
     vector = make_field(np.stack([np.ones(GRID.shape), np.zeros(GRID.shape)]), GRID)
-    with pytest.raises(
-        CodexTypeError, match=r"`⊕` acts on states .* `b` is a vector field \(dim `component`\)"
-    ):
+    with pytest.raises(CodexTypeError, match=r"`⊕` acts on states .* `b` is a vector field \(dim `component`\)"):
         superpose(a, vector)
     with pytest.raises(CodexTypeError, match=r"`a` is a vector field"):
         superpose(np.ones((2, *GRID.shape)), np.ones(GRID.shape), grid=GRID)
     with pytest.raises(CodexTypeError, match=r"`b` is a number"):
         superpose(a, 2.0)
     pair = tensor(a, a)
-    with pytest.raises(
-        CodexTypeError, match=r"`a` is an entangled pair; measure a member with `measure_pair"
-    ):
+    with pytest.raises(CodexTypeError, match=r"`a` is an entangled pair; measure a member with `measure_pair"):
         cancel(pair, a)
     with pytest.raises(CodexTypeError, match=r"`ψ` is a vector"):
         normalize([1.0, 2.0], grid=GRID)

@@ -8,8 +8,7 @@ import time
 from codexlab import Lab
 
 SLOW = (
-    "@grid x:-1..1:64, y:-1..1:64\nu := gaussian(x, y, σ=0.2)\n"
-    "⟲ until ‖u - v‖ < 1e-30 max 40 { v = u; u = relax(u) }\n"
+    "@grid x:-1..1:64, y:-1..1:64\nu := gaussian(x, y, σ=0.2)\n⟲ until ‖u - v‖ < 1e-30 max 40 { v = u; u = relax(u) }\n"
 )
 
 

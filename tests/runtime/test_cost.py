@@ -82,8 +82,7 @@ def test_payload_from_an_estimate_carries_its_four_terms():
 
 def test_payload_with_a_negative_term_is_rejected():
     with pytest.raises(ContractError, match="energy"):
-        glyph_execution_payload("Δ", "L", "codex", {"energy": -1, "ethics_risk": 0, "delay": 1,
-                                                     "opportunity_loss": 0})
+        glyph_execution_payload("Δ", "L", "codex", {"energy": -1, "ethics_risk": 0, "delay": 1, "opportunity_loss": 0})
     with pytest.raises(CodexValueError, match="must be an Estimate, a Decision or a mapping"):
         glyph_execution_payload("Δ", "L", "codex", 3.0)
 
@@ -226,12 +225,14 @@ def test_ethics_risk_is_the_beta_posterior_mean_times_delay():
         est.record_verdict("Δ", "lab", vetoed)
     assert est.veto_probability("Δ", "lab") == pytest.approx((alpha + 3) / (alpha + beta + 10))
     assert est.veto_probability("Δ", "other") == pytest.approx(alpha / (alpha + beta))
-    counted = est.record_verdicts([
-        {"token": "∇", "container_id": "lab", "verdict": "veto", "stage": "wave"},
-        {"token": "∇", "container_id": "lab", "verdict": "veto", "stage": "schedule"},
-        {"token": "∇", "container_id": "lab", "verdict": None, "stage": "wave"},
-        {"token": "∇", "container_id": "lab", "verdict": "warn", "stage": "wave"},
-    ])
+    counted = est.record_verdicts(
+        [
+            {"token": "∇", "container_id": "lab", "verdict": "veto", "stage": "wave"},
+            {"token": "∇", "container_id": "lab", "verdict": "veto", "stage": "schedule"},
+            {"token": "∇", "container_id": "lab", "verdict": None, "stage": "wave"},
+            {"token": "∇", "container_id": "lab", "verdict": "warn", "stage": "wave"},
+        ]
+    )
     assert counted == 2
     assert est.veto_probability("∇", "lab") == pytest.approx((alpha + 1) / (alpha + beta + 2))
     uniform = estimator(ethics_prior=(1.0, 1.0))
@@ -321,8 +322,7 @@ def test_observations_are_rows_and_a_new_estimator_on_the_store_starts_calibrate
     for size in (1024, 4096, 16384):
         flops, nbytes = table_features("Δ", size)
         for k in range(3):
-            est.observe("Δ", "jax:cpu", "fp64", size, flops, nbytes, 0.05 + 1e-4 * size + 0.01 * k,
-                        predicted_ms=0.1)
+            est.observe("Δ", "jax:cpu", "fp64", size, flops, nbytes, 0.05 + 1e-4 * size + 0.01 * k, predicted_ms=0.1)
     assert est.flush() == 9
     rows = store.rows("cost_calibration", op="Δ")
     assert len(rows) == 9
@@ -347,8 +347,14 @@ def _field() -> Value:
 
 def test_the_decision_carries_the_four_terms_and_completes_its_prediction():
     sched = Scheduler(estimator=estimator())
-    d = sched.decide("Δ", [_field()], sym_available=True, wave_available=True, grid=GRID,
-                     expr=sympy.diff(sympy.exp(-(X**2 + Y**2)), X, 2))
+    d = sched.decide(
+        "Δ",
+        [_field()],
+        sym_available=True,
+        wave_available=True,
+        grid=GRID,
+        expr=sympy.diff(sympy.exp(-(X**2 + Y**2)), X, 2),
+    )
     result = d.as_result()
     assert set(result["detail"]) == {"energy", "ethics_risk", "delay", "opportunity_loss"}
     assert result["cost"] == pytest.approx(sum(result["detail"].values()))
@@ -370,18 +376,17 @@ def test_symbolic_cost_past_the_threshold_goes_wave():
 def test_numbers_only_work_on_one_point_and_vectors_on_every_component():
     est = estimator(xla=False)
     sched = Scheduler(estimator=est)
-    d = sched.decide("+", [Value("number", data=1), Value("number", data=2)], sym_available=False,
-                     wave_available=True, grid=GRID)
+    d = sched.decide(
+        "+", [Value("number", data=1), Value("number", data=2)], sym_available=False, wave_available=True, grid=GRID
+    )
     assert d.estimate.size == 1
-    v = sched.decide("+", [Value("vector"), Value("field")], sym_available=False, wave_available=True,
-                     grid=GRID)
+    v = sched.decide("+", [Value("vector"), Value("field")], sym_available=False, wave_available=True, grid=GRID)
     assert v.estimate.flops == table_features("+", GRID.size, components=2)[0]
 
 
 def test_no_path_names_the_flag():
     with pytest.raises(BackendError, match="`QWAVE_EXEC_ON=1`"):
-        Scheduler(estimator=estimator()).decide("load", [], sym_available=False, wave_available=False,
-                                                grid=GRID)
+        Scheduler(estimator=estimator()).decide("load", [], sym_available=False, wave_available=False, grid=GRID)
 
 
 def test_opportunity_loss_is_the_overload_controllers_queue_wait():

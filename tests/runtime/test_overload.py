@@ -127,8 +127,10 @@ def test_an_op_the_precision_model_cannot_assess_blocks_the_collapse():
 
 
 def test_coarser_grid_halves_points_and_keeps_bounds_and_boundaries():
-    g = Grid.from_spec([("x", 0.0, 1.0, 129), ("y", -1.0, 1.0, 64), ("t", 0.0, 2.0, 4)],
-                       bc={"x": "dirichlet", "y": "periodic", "t": "neumann"})
+    g = Grid.from_spec(
+        [("x", 0.0, 1.0, 129), ("y", -1.0, 1.0, 64), ("t", 0.0, 2.0, 4)],
+        bc={"x": "dirichlet", "y": "periodic", "t": "neumann"},
+    )
     c = coarser_grid(g)
     assert c.shape == (65, 32, 4)  # t would drop below 3 points (4 → 2·… → 2), so it stays
     assert [a.bc for a in c.axes] == [a.bc for a in g.axes]

@@ -45,9 +45,7 @@ def test_a_patch_that_lowers_qscore_is_rejected_recorded_and_rolled_back(tmp_pat
     lab = _lab(tmp_path)
     good = "@grid x:-1..1:64, y:-1..1:64\nf := gaussian(x, y, σ=0.3)\nL = Δf\n"
     lab.run(good, "w", cell_id="fine")
-    worse = RepairCandidate(
-        "finer_grid", "a coarser grid, on purpose", good.replace("64", "8"), predicted_qscore=0.99
-    )
+    worse = RepairCandidate("finer_grid", "a coarser grid, on purpose", good.replace("64", "8"), predicted_qscore=0.99)
     monkeypatch.setattr(repairs, "repair_from_drift", lambda *a, **k: [worse])
     kept = lab.memory("w").bindings["L"].value
     outcome = lab.repair("w", "fine")

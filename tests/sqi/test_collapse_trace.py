@@ -57,9 +57,7 @@ def test_traces_and_soullaw_events_share_the_file(tmp_path: Path) -> None:
     _export(path)
     log_soullaw_event(Verdict("finite", "pass", "", "beam_c_wave_1"), path=path, container_id="box")
     _export(path, output="a choice", adapter="photon", expression="∇·∇f")
-    kinds = [
-        type(load_trace_record(json.loads(line))) for line in path.read_text(encoding="utf-8").splitlines()
-    ]
+    kinds = [type(load_trace_record(json.loads(line))) for line in path.read_text(encoding="utf-8").splitlines()]
     assert kinds == [CollapseTrace, SoulLawEvent, CollapseTrace]
 
 

@@ -135,9 +135,7 @@ def test_sample_indices_are_distinct_sorted_and_seeded() -> None:
     idx = sample_indices((300, 200), 1000, seed=5)
     flat = np.ravel_multi_index(idx, (300, 200))
     assert len(np.unique(flat)) == 1000 and np.all(np.diff(flat) > 0)
-    assert all(
-        np.array_equal(a, b) for a, b in zip(idx, sample_indices((300, 200), 1000, seed=5), strict=True)
-    )
+    assert all(np.array_equal(a, b) for a, b in zip(idx, sample_indices((300, 200), 1000, seed=5), strict=True))
     with pytest.raises(CodexValueError, match="max_points"):
         sample_indices((3, 3), 0)
 
@@ -200,9 +198,7 @@ def test_precision_drift_of_fp32_against_fp64() -> None:
     assert comp.kind == "precision" and comp.value == pytest.approx(expected, rel=1e-12)
     assert 0 < comp.value < 1e-6
     located = precision_drift(lap32, lap, scale=1.0, grid=grid)
-    assert located.location in ("boundary", "interior") and located.value == pytest.approx(
-        expected, rel=1e-12
-    )
+    assert located.location in ("boundary", "interior") and located.value == pytest.approx(expected, rel=1e-12)
 
 
 def test_run_drift_is_zero_for_identical_runs_and_refuses_other_shapes() -> None:

@@ -66,8 +66,6 @@ def test_goal_match_score_is_the_mean() -> None:
 
 
 def test_unmet_goals_become_gaps_of_weight_one_and_a_half() -> None:
-    gaps = unmet_goal_gaps(
-        [goal_result_from_comparison("a", "<", 1.0, 2.0), GoalResult("b", False, 3.0, 1.0)]
-    )
+    gaps = unmet_goal_gaps([goal_result_from_comparison("a", "<", 1.0, 2.0), GoalResult("b", False, 3.0, 1.0)])
     assert [(g.kind, g.weight) for g in gaps] == [("unmet_goal", 1.5)]
     assert "`b`" in gaps[0].detail

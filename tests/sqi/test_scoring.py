@@ -88,9 +88,7 @@ def test_accuracy_qscore_and_rating() -> None:
 def test_process_beams_scores_value_beams_and_skips_the_rest() -> None:
     ingest = _beam("ingest", ":=", {**FIELD, "name": "ψ"})
     schedule = _beam("schedule", "Δ", {"path": "wave"}, (ingest.beam_id,))
-    wave = _beam(
-        "wave", "Δ", {**FIELD, "norm": 40.0, "duration_ms": 4.0, "predicted_ms": 2.0}, (ingest.beam_id,)
-    )
+    wave = _beam("wave", "Δ", {**FIELD, "norm": 40.0, "duration_ms": 4.0, "predicted_ms": 2.0}, (ingest.beam_id,))
     error = _beam("error", "error", {"error": "CodexNameError"})
     drift = 0.05
     bus = MetricsBus()
@@ -117,9 +115,7 @@ def test_process_beams_scores_value_beams_and_skips_the_rest() -> None:
     assert out.updates[0]["drift"] is None and out.updates[0]["efficiency"] is None
     score = out.scores[1]
     assert isinstance(score, SqiScore) and score.container_id == "box" and score.rating == rating(expected)
-    assert score.goal_match_score == pytest.approx(goal) and score.rewrite_success_prob == pytest.approx(
-        10 / 11
-    )
+    assert score.goal_match_score == pytest.approx(goal) and score.rewrite_success_prob == pytest.approx(10 / 11)
     events = bus.recent("sqi_score")
     assert [e["beam_id"] for e in events] == [ingest.beam_id, wave.beam_id]
     assert all(SqiScore.model_validate(e) for e in events)

@@ -145,15 +145,11 @@ def test_data_roots_law(tmp_path: Path) -> None:
     assert inside.outcome == "pass"
     relative = vet(_beam("ingest", "load"), {"load_path": "fields/a.nc", "data_roots": [root]})
     assert _only(relative, "data_roots").outcome == "pass"
-    outside = _only(
-        vet(_beam("ingest", "load"), {"load_path": "/etc/passwd", "data_roots": [root]}), "data_roots"
-    )
+    outside = _only(vet(_beam("ingest", "load"), {"load_path": "/etc/passwd", "data_roots": [root]}), "data_roots")
     assert outside.outcome == "veto" and "outside the allowed data roots" in outside.reason
     escape = vet(_beam("ingest", "load"), {"load_path": "../../etc/passwd", "data_roots": [root]})
     assert _only(escape, "data_roots").outcome == "veto"
-    url = _only(
-        vet(_beam("ingest", "load"), {"load_path": "https://x.org/a.nc", "data_roots": [root]}), "data_roots"
-    )
+    url = _only(vet(_beam("ingest", "load"), {"load_path": "https://x.org/a.nc", "data_roots": [root]}), "data_roots")
     assert url.outcome == "veto" and "URL" in url.reason
     assert _only(vet(_beam("ingest", "load"), {"load_path": "a.nc"}), "data_roots").outcome == "veto"
 
@@ -243,9 +239,7 @@ def test_global_decorator_and_law_selection_by_name() -> None:
 
 
 def test_user_laws_run_with_the_config() -> None:
-    config = {
-        "laws": [{"name": "max_norm", "when": "norm > 1e6", "verdict": "veto", "reason": "norm too large"}]
-    }
+    config = {"laws": [{"name": "max_norm", "when": "norm > 1e6", "verdict": "veto", "reason": "norm too large"}]}
     big = _only(vet(_beam(norm=2e6, finite=True), config=config), "max_norm")
     assert (big.outcome, big.reason) == ("veto", "norm too large")
     assert _only(vet(_beam(norm=2.0, finite=True), config=config), "max_norm").outcome == "pass"

@@ -53,11 +53,7 @@ def pytest_runtest_makereport(
     """Report every "no server" skip at one place, so `-ra` folds them into a single line."""
     report = yield
     longrepr = report.longrepr
-    if (
-        report.skipped
-        and isinstance(longrepr, tuple)
-        and str(longrepr[2]).startswith(f"Skipped: {_NO_SERVER}")
-    ):
+    if report.skipped and isinstance(longrepr, tuple) and str(longrepr[2]).startswith(f"Skipped: {_NO_SERVER}"):
         report.longrepr = (__file__, _find_server.__code__.co_firstlineno - 1, longrepr[2])
     return report
 

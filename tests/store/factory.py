@@ -81,9 +81,7 @@ class Storage:
     def edit_result(self, beam_id: str, result: dict[str, Any]) -> None:
         if isinstance(self.store, SQLStore):
             cast = "CAST(:r AS json)" if self.store.engine.dialect.name == "postgresql" else ":r"
-            self._sql(
-                f"UPDATE beam_events SET result = {cast} WHERE beam_id = :b", r=json.dumps(result), b=beam_id
-            )
+            self._sql(f"UPDATE beam_events SET result = {cast} WHERE beam_id = :b", r=json.dumps(result), b=beam_id)
         else:
             self._rewrite(lambda r: {**r, "result": result} if r["beam_id"] == beam_id else r)
 

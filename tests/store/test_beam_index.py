@@ -35,8 +35,13 @@ def test_beam_index_matches_the_rows(store: BeamStore) -> None:
         beam("f", t=5, parents=["e"], result={"duration_ms": -0.0}),
         beam("g", t=6, parents=["f"], result={"duration_ms": 1e16}),
         beam("h", t=7, parents=["g"], result={"duration_ms": math.nan}),
-        beam("loop", t=8, stage="loop", parents=["a"],
-             result={"duration_ms": 0.1, "names": ["ψ"], "attractor": attractor}),
+        beam(
+            "loop",
+            t=8,
+            stage="loop",
+            parents=["a"],
+            result={"duration_ms": 0.1, "names": ["ψ"], "attractor": attractor},
+        ),
         beam("other", t=9, container="elsewhere", result={"duration_ms": 1.0}),
     ]
     store.persist_beam_events(beams)

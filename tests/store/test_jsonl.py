@@ -27,9 +27,7 @@ def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
     store.close()
 
     reader = JSONLStore(tmp_path / "dev")
-    with pytest.warns(
-        RuntimeWarning, match=r"Skipping a torn last line of `.*beam_events.jsonl` \(\d+ bytes\)"
-    ):
+    with pytest.warns(RuntimeWarning, match=r"Skipping a torn last line of `.*beam_events.jsonl` \(\d+ bytes\)"):
         assert [b.beam_id for b in reader.beams_for_run("run1")] == ["beam_b0", "beam_b1", "beam_b2"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once per place, not on every read
@@ -58,9 +56,7 @@ def test_a_failed_write_is_taken_back(tmp_path: Path, monkeypatch: pytest.Monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(
-        StoreError, match="Could not append to .*No space left on device.*nothing was written"
-    ):
+    with pytest.raises(StoreError, match="Could not append to .*No space left on device.*nothing was written"):
         store.persist_beam_events([beam("b2", t=2, parents=["b1"])])
     monkeypatch.undo()
     assert _beam_file(store).stat().st_size == size

@@ -52,9 +52,7 @@ def test_ancestors_and_descendants_of_a_dag(store: BeamStore) -> None:
     _store_dag(store)
     ancestors = store.lineage("beam_f")
     assert [b.beam_id for b in ancestors] == [f"beam_{n}" for n in "abcde"]  # time order
-    assert [b.beam_id for b in store.lineage("beam_a", direction="descendants")] == [
-        f"beam_{n}" for n in "cdef"
-    ]
+    assert [b.beam_id for b in store.lineage("beam_a", direction="descendants")] == [f"beam_{n}" for n in "cdef"]
     assert set(store.lineage("beam_b", "descendants", ids_only=True)) == _ids("cdef")
     assert store.lineage("beam_a") == []
 
@@ -132,9 +130,7 @@ def test_replay_returns_the_newest_of_an_eid_oldest_first(store: BeamStore) -> N
 
 def test_replay_orders_by_time_not_by_arrival(store: BeamStore) -> None:
     eid = "eid::run1::late"
-    store.persist_beam_events(
-        [beam("late", t=50, eid=eid), beam("early", t=5, eid=eid), beam("mid", t=20, eid=eid)]
-    )
+    store.persist_beam_events([beam("late", t=50, eid=eid), beam("early", t=5, eid=eid), beam("mid", t=20, eid=eid)])
     assert [b.beam_id for b in store.ghost_replay_for_eid(eid, 2)] == ["beam_mid", "beam_late"]
 
 
@@ -142,9 +138,7 @@ def test_replay_by_run_id(store: BeamStore) -> None:
     store.persist_beam_events([beam(f"s{i}", t=i, run="sheet_42") for i in range(12)])
     store.persist_beam_events([beam("other", run="sheet_7")])
     assert [b.beam_id for b in store.replay("sheet_42", n=3)] == ["beam_s9", "beam_s10", "beam_s11"]
-    with pytest.raises(
-        StoreError, match=r"`sheet_4` is neither .* nor a stored run \(did you mean `sheet_42`\?\)"
-    ):
+    with pytest.raises(StoreError, match=r"`sheet_4` is neither .* nor a stored run \(did you mean `sheet_42`\?\)"):
         store.replay("sheet_4")
     with pytest.raises(StoreError, match="No stored beam carries the entanglement id `eid::x::y`"):
         store.replay("eid::x::y")
@@ -179,9 +173,7 @@ def test_entanglement_links_add_roles_and_members(store: BeamStore) -> None:
         ]
     )
     links = [
-        EntanglementLink(
-            eid=eid, beam_id="beam_a", role="A", schmidt_rank=2, entropy_bits=1.0, cell_id="cell_a"
-        ),
+        EntanglementLink(eid=eid, beam_id="beam_a", role="A", schmidt_rank=2, entropy_bits=1.0, cell_id="cell_a"),
         {
             "eid": eid,
             "beam_id": "beam_b",

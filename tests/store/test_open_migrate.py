@@ -60,9 +60,7 @@ def test_urls_resolve_by_scheme(tmp_path: Path) -> None:
     assert resolve_url("sqlite://") == "sqlite://"
     assert resolve_url(f"jsonl://{tmp_path}/x/../y") == f"jsonl://{(tmp_path / 'y').resolve()}"
     assert resolve_url(tmp_path / "a.db") == f"sqlite:///{(tmp_path / 'a.db').resolve()}"
-    with pytest.raises(
-        CodexConfigError, match=r"`sqlit://` is not a store URL scheme \(did you mean `sqlite`\?\)"
-    ):
+    with pytest.raises(CodexConfigError, match=r"`sqlit://` is not a store URL scheme \(did you mean `sqlite`\?\)"):
         resolve_url("sqlit:///x.db")
     with pytest.raises(CodexConfigError, match="applies to PostgreSQL only"):
         SQLStore("sqlite://", schema="x")
@@ -106,9 +104,7 @@ def _shape(engine: sa.Engine) -> dict[str, object]:
         if table == "alembic_version":
             continue
         columns = {(c["name"], c["nullable"], type(c["type"]).__name__) for c in inspector.get_columns(table)}
-        indexes = {
-            (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)
-        }
+        indexes = {(i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in inspector.get_indexes(table)}
         shape[table] = (columns, indexes, tuple(inspector.get_pk_constraint(table)["constrained_columns"]))
     return shape
 

@@ -38,9 +38,7 @@ def test_persist_accepts_dicts_and_validates_them(store: BeamStore) -> None:
     assert stored.timestamp == "2025-01-01T12:00:00.000000Z"
     assert stored.hash == beam_hash(stored, None)
     bad = beam("d2").model_dump() | {"stage": "wav"}
-    with pytest.raises(
-        StoreError, match=r"Beam `beam_d2` \(item 0 of the batch\) is not a valid BeamEvent.*`wave`"
-    ):
+    with pytest.raises(StoreError, match=r"Beam `beam_d2` \(item 0 of the batch\) is not a valid BeamEvent.*`wave`"):
         store.persist_beam_events([bad])
     with pytest.raises(StoreError, match="Item 0 of the batch is a `int`"):
         store.persist_beam_events([3])  # type: ignore[list-item]
@@ -150,9 +148,7 @@ def test_scores_attach_outside_the_chain(store: BeamStore) -> None:
 def test_bad_score_updates_change_nothing(store: BeamStore) -> None:
     store.persist_beam_events(series(2))
     with pytest.raises(StoreError, match="No beam `beam_zz` to score"):
-        store.update_beam_scores(
-            [{"beam_id": "beam_b0", "qscore": 0.9}, {"beam_id": "beam_zz", "qscore": 0.1}]
-        )
+        store.update_beam_scores([{"beam_id": "beam_b0", "qscore": 0.9}, {"beam_id": "beam_zz", "qscore": 0.1}])
     with pytest.raises(StoreError, match=r"bad `qscore` `1.5`"):
         store.update_beam_scores([{"beam_id": "beam_b0", "qscore": 1.5}])
     with pytest.raises(StoreError, match=r"unknown key `qscor` \(did you mean `qscore`\?\)"):

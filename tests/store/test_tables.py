@@ -131,9 +131,7 @@ def test_bad_payload_rows_write_nothing(store: BeamStore, storage: Storage) -> N
     with pytest.raises(StoreError, match=r"unknown column `vaule` \(did you mean `value`\?\)"):
         store.persist_rows("metrics", [{"name": "x", "vaule": 1.0, "timestamp": 0}])
     with pytest.raises(StoreError, match=r"Row 1 for `metrics` is missing `value`"):
-        store.persist_rows(
-            "metrics", [{"name": "x", "value": 1.0, "timestamp": 0}, {"name": "y", "timestamp": 0}]
-        )
+        store.persist_rows("metrics", [{"name": "x", "value": 1.0, "timestamp": 0}, {"name": "y", "timestamp": 0}])
     with pytest.raises(StoreError, match="non-finite `value`"):
         store.persist_rows("metrics", [{"name": "x", "value": float("nan"), "timestamp": 0}])
     with pytest.raises(StoreError, match=r"`metric` is not a store table \(did you mean `metrics`\?\)"):
@@ -150,30 +148,20 @@ def test_rows_filters_are_checked(store: BeamStore) -> None:
         "beam_b1",
         "beam_b2",
     ]
-    assert store.rows("lineage_edges", parent_id="beam_b0") == [
-        {"child_id": "beam_b1", "parent_id": "beam_b0"}
-    ]
-    with pytest.raises(
-        StoreError, match=r"`beam_events` has no column `cel_id` \(did you mean `cell_id`\?\)"
-    ):
+    assert store.rows("lineage_edges", parent_id="beam_b0") == [{"child_id": "beam_b1", "parent_id": "beam_b0"}]
+    with pytest.raises(StoreError, match=r"`beam_events` has no column `cel_id` \(did you mean `cell_id`\?\)"):
         store.rows("beams", cel_id="x")
     with pytest.raises(StoreError, match="`beam_events.result` holds JSON"):
         store.rows("beams", result={})
 
 
 def test_frame_of_beams(store: BeamStore) -> None:
-    stored = store.persist_beam_events(
-        series(4) + [beam("z", t=9, parents=["b3", "b0"], eid="eid::run1::zz")]
-    )
+    stored = store.persist_beam_events(series(4) + [beam("z", t=9, parents=["b3", "b0"], eid="eid::run1::zz")])
     store.update_beam_scores([{"beam_id": "beam_z", "qscore": 0.5}])
     df = store.frame("beams")
     assert df.height == 5
     assert df.schema["parents"] == pl.List(pl.String)
-    assert (
-        df.schema["seq"] == pl.Int64
-        and df.schema["qscore"] == pl.Float64
-        and df.schema["result"] == pl.String
-    )
+    assert df.schema["seq"] == pl.Int64 and df.schema["qscore"] == pl.Float64 and df.schema["result"] == pl.String
     assert df["beam_id"].to_list() == [b.beam_id for b in stored]
     assert df["seq"].to_list() == [1, 2, 3, 4, 5]
     assert df["parents"].to_list()[-1] == ["beam_b3", "beam_b0"]

@@ -14,8 +14,9 @@ __all__ = ["build_scroll", "as_statements", "codex_scroll_builder"]
 _STATEMENT_TYPES = (ast.Directive, ast.Definition, ast.Assignment, ast.ExprStmt, ast.Loop, ast.GlyphRecord)
 
 
-def as_statements(source: ast.Scroll | ast.Statement | str | Iterable[ast.Statement | str]
-                  ) -> tuple[ast.Statement, ...]:
+def as_statements(
+    source: ast.Scroll | ast.Statement | str | Iterable[ast.Statement | str],
+) -> tuple[ast.Statement, ...]:
     """Statements from a Scroll, one statement, CodexLang text, or an iterable mixing statements and text."""
     if isinstance(source, ast.Scroll):
         return source.statements
@@ -24,8 +25,9 @@ def as_statements(source: ast.Scroll | ast.Statement | str | Iterable[ast.Statem
     if isinstance(source, str):
         return parse(source).statements
     if isinstance(source, ast.Node):
-        raise CodexValueError(f"expected statements, not the expression node `{type(source).__name__}`; wrap "
-                              "it as `ast.ExprStmt(expr)`")
+        raise CodexValueError(
+            f"expected statements, not the expression node `{type(source).__name__}`; wrap it as `ast.ExprStmt(expr)`"
+        )
     out: list[ast.Statement] = []
     for item in source:
         out.extend(as_statements(item))
@@ -50,9 +52,11 @@ def build_scroll(source: ast.Scroll | ast.Statement | str | Iterable[ast.Stateme
     scroll = ast.Scroll(as_statements(source))
     text = to_text(scroll)
     if parse(text) != scroll:
-        raise CodexValueError("the statements do not read back as the same scroll (a hand-built node has no "
-                              "canonical spelling, e.g. a glyph `Call` with its operator's arity); build it "
-                              "with the operator node instead")
+        raise CodexValueError(
+            "the statements do not read back as the same scroll (a hand-built node has no "
+            "canonical spelling, e.g. a glyph `Call` with its operator's arity); build it "
+            "with the operator node instead"
+        )
     return text
 
 

@@ -28,8 +28,10 @@ def _index_of(statements: tuple[ast.Statement, ...], label: str) -> int:
         return labels.index(label)
     known = sorted({lab for lab in labels if lab is not None})
     listing = ", ".join(f"`{lab}`" for lab in known) or "none"
-    raise CodexNameError(f"no statement labelled `{label}` in the scroll{did_you_mean(label, known)}; labels "
-                         f"are the names bound by `:=`/`=` and glyph record tags: {listing}")
+    raise CodexNameError(
+        f"no statement labelled `{label}` in the scroll{did_you_mean(label, known)}; labels "
+        f"are the names bound by `:=`/`=` and glyph record tags: {listing}"
+    )
 
 
 def inject(
@@ -69,11 +71,9 @@ def inject(
         index = at + size if at < 0 else at
         limit = size - 1 if replace else size
         if replace and size == 0:
-            raise CodexValueError("the scroll is empty, so there is nothing to replace; insert with "
-                                  "`replace=False`")
+            raise CodexValueError("the scroll is empty, so there is nothing to replace; insert with `replace=False`")
         if not 0 <= index <= limit:
-            raise CodexValueError(f"`at={at}` is out of range for a scroll of {size} statements; use "
-                                  f"{-size}..{limit}")
+            raise CodexValueError(f"`at={at}` is out of range for a scroll of {size} statements; use {-size}..{limit}")
         start, stop = (index, index + 1) if replace else (index, index)
     else:
         raise CodexValueError(f"`at` must be an index, a label or None, not `{type(at).__name__}`")

@@ -35,8 +35,7 @@ class ScrollLibrary:
         user_dir: where `save` writes (default `default_user_dir()`); searched last if not in `paths`.
     """
 
-    def __init__(self, paths: Sequence[str | Path] | None = None, *,
-                 user_dir: str | Path | None = None) -> None:
+    def __init__(self, paths: Sequence[str | Path] | None = None, *, user_dir: str | Path | None = None) -> None:
         self.user_dir = Path(user_dir) if user_dir is not None else default_user_dir()
         folders = [Path(p) for p in paths] if paths is not None else [SAMPLES_DIR]
         if self.user_dir not in folders:
@@ -72,8 +71,10 @@ class ScrollLibrary:
         files = self._files()
         if name not in files:
             known = sorted(files)
-            raise CodexNameError(f"no scroll named `{name}` in the library{did_you_mean(name, known)}; "
-                                 f"`ScrollLibrary.list()` shows the {len(known)} available")
+            raise CodexNameError(
+                f"no scroll named `{name}` in the library{did_you_mean(name, known)}; "
+                f"`ScrollLibrary.list()` shows the {len(known)} available"
+            )
         return files[name]
 
     def source(self, name: str) -> str:
@@ -99,20 +100,23 @@ class ScrollLibrary:
             CodexSyntaxError: the text does not parse.
         """
         if not isinstance(name, str) or not _NAME.fullmatch(name) or name.endswith("."):
-            raise CodexValueError(f"`{name}` is not a valid scroll name; use letters, digits, `_`, `-` and "
-                                  "`.`, without folders or the `.codex` suffix")
+            raise CodexValueError(
+                f"`{name}` is not a valid scroll name; use letters, digits, `_`, `-` and "
+                "`.`, without folders or the `.codex` suffix"
+            )
         if isinstance(scroll, str):
             parse(scroll)
             text = scroll
         else:
             text = to_text(scroll)
             if parse(text) != scroll:
-                raise CodexValueError(f"scroll `{name}` does not read back as the same AST; build it with "
-                                      "operator nodes rather than glyph calls of the same arity")
+                raise CodexValueError(
+                    f"scroll `{name}` does not read back as the same AST; build it with "
+                    "operator nodes rather than glyph calls of the same arity"
+                )
         target = self.user_dir / f"{name}{SUFFIX}"
         if target.exists() and not overwrite:
-            raise CodexValueError(f"scroll `{name}` already exists at `{target}`; pass `overwrite=True` to "
-                                  "replace it")
+            raise CodexValueError(f"scroll `{name}` already exists at `{target}`; pass `overwrite=True` to replace it")
         self.user_dir.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=self.user_dir, prefix=f".{name}.", suffix=".tmp")
         try:

@@ -71,9 +71,7 @@ def register_backend(
     """Register `fn(u, axes, method, **kw)` as backend `name` of `op`; a duplicate needs `override=True`."""
     ops = _REGISTRY.setdefault(op, {})
     if name in ops and not override:
-        raise BackendError(
-            f"Backend `{name}` of `{op}` is already registered; pass `override=True` to replace it."
-        )
+        raise BackendError(f"Backend `{name}` of `{op}` is already registered; pass `override=True` to replace it.")
     backend = Backend(op, name, fn, tuple(devices), supports or _always)
     ops[name] = backend
     for key in [k for k in _CHOICE if k[0] == op]:
@@ -143,9 +141,7 @@ def select(op: str, u: Any, axes: Any, method: str, backend: str | None = None, 
     cands = _candidates(op, u, axes, method, kw)
     default = next((b for b in cands if b.name == DEFAULT), cands[0] if cands else None)
     if default is None:
-        raise BackendError(
-            f"No backend of `{op}` runs on `{_device()}`; register one with `register_backend`."
-        )
+        raise BackendError(f"No backend of `{op}` runs on `{_device()}`; register one with `register_backend`.")
     if len(cands) == 1 or small:
         return default
     key = (op, _device(), str(u.dtype), tuple(np.shape(u)), axes, method, tuple(sorted(kw.items())))

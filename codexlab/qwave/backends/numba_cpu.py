@@ -98,12 +98,7 @@ def _sum3(u, out, s, bc):  # type: ignore[no-untyped-def]
 
 def supports(u: Any, axes: Any, method: str, scales: tuple[float, ...] = ()) -> bool:
     """Order-2 differences of a scalar field on a 1-, 2- or 3-D grid, real or complex, f32 or f64."""
-    return (
-        method == "fd2"
-        and np.ndim(u) == len(axes)
-        and 1 <= len(axes) <= 3
-        and np.asarray(u).dtype in _DTYPES
-    )
+    return method == "fd2" and np.ndim(u) == len(axes) and 1 <= len(axes) <= 3 and np.asarray(u).dtype in _DTYPES
 
 
 def second_sum(u: Any, axes: Any, method: str, scales: tuple[float, ...]) -> np.ndarray:

@@ -110,13 +110,24 @@ FORMATS: dict[str, Format] = {
 ALL_FORMATS: tuple[str, ...] = tuple(FORMATS)
 
 _ALIASES: dict[str, str] = {
-    "float64": "fp64", "f64": "fp64", "double": "fp64",
-    "float32": "fp32", "f32": "fp32", "single": "fp32",
-    "float16": "fp16", "f16": "fp16", "half": "fp16",
+    "float64": "fp64",
+    "f64": "fp64",
+    "double": "fp64",
+    "float32": "fp32",
+    "f32": "fp32",
+    "single": "fp32",
+    "float16": "fp16",
+    "f16": "fp16",
+    "half": "fp16",
     "bfloat16": "bf16",
-    "fp8": "fp8_e4m3", "e4m3": "fp8_e4m3", "float8_e4m3fn": "fp8_e4m3",
-    "e5m2": "fp8_e5m2", "float8_e5m2": "fp8_e5m2",
-    "fp4": "fp4_e2m1", "e2m1": "fp4_e2m1", "float4_e2m1fn": "fp4_e2m1",
+    "fp8": "fp8_e4m3",
+    "e4m3": "fp8_e4m3",
+    "float8_e4m3fn": "fp8_e4m3",
+    "e5m2": "fp8_e5m2",
+    "float8_e5m2": "fp8_e5m2",
+    "fp4": "fp4_e2m1",
+    "e2m1": "fp4_e2m1",
+    "float4_e2m1fn": "fp4_e2m1",
 }
 
 
@@ -259,8 +270,12 @@ def _prepare(x: Any, fmt: Format, scaling: str) -> Any:
     arr = np.asarray(x)
     is_complex = np.iscomplexobj(arr)
     if fmt.name in ("fp64", "fp32"):
-        dtype = {("fp64", False): np.float64, ("fp64", True): np.complex128,
-                 ("fp32", False): np.float32, ("fp32", True): np.complex64}[(fmt.name, is_complex)]
+        dtype = {
+            ("fp64", False): np.float64,
+            ("fp64", True): np.complex128,
+            ("fp32", False): np.float32,
+            ("fp32", True): np.complex64,
+        }[(fmt.name, is_complex)]
         return jnp.asarray(arr.astype(dtype))
     if fmt.computes_natively and not is_complex:
         return jnp.asarray(arr.astype(fmt.dtype))
@@ -290,9 +305,7 @@ def _as_inputs(inputs: Any) -> tuple[Any, ...]:
     return tuple(inputs)
 
 
-def run_in_format(
-    kernel: Callable[..., Any], inputs: Any, fmt: str | Format, *, scaling: str = "tensor"
-) -> np.ndarray:
+def run_in_format(kernel: Callable[..., Any], inputs: Any, fmt: str | Format, *, scaling: str = "tensor") -> np.ndarray:
     """Run `kernel(*inputs)` with its inputs and output stored in `fmt`; returns float64 (complex128).
 
     `inputs` is a sequence of arrays (or one array); Python numbers pass through unchanged. What

@@ -39,17 +39,58 @@ __all__ = [
 
 #: Derivative order m per op (canonical glyph or builtin): κ ∝ h^−m. Pointwise ops have m = 0.
 DERIVATIVE_ORDER: dict[str, int] = {
-    "Δ": 2, "□": 2,
-    "∇": 1, "∇·": 1, "∇×": 1, "d/dt": 1, "∂x": 1, "∂y": 1, "∂z": 1, "∂t": 1,
-    "•": 0, "⊕": 0, "⊖": 0, "⋈": 0, "⊗": 0, "×": 0, "+": 0, "-": 0, "*": 0, "/": 0, "^": 0,
-    "|·|²": 0, "relax": 0,
-    "sin": 0, "cos": 0, "tan": 0, "exp": 0, "log": 0, "sqrt": 0, "abs": 0, "conj": 0, "re": 0, "im": 0,
+    "Δ": 2,
+    "□": 2,
+    "∇": 1,
+    "∇·": 1,
+    "∇×": 1,
+    "d/dt": 1,
+    "∂x": 1,
+    "∂y": 1,
+    "∂z": 1,
+    "∂t": 1,
+    "•": 0,
+    "⊕": 0,
+    "⊖": 0,
+    "⋈": 0,
+    "⊗": 0,
+    "×": 0,
+    "+": 0,
+    "-": 0,
+    "*": 0,
+    "/": 0,
+    "^": 0,
+    "|·|²": 0,
+    "relax": 0,
+    "sin": 0,
+    "cos": 0,
+    "tan": 0,
+    "exp": 0,
+    "log": 0,
+    "sqrt": 0,
+    "abs": 0,
+    "conj": 0,
+    "re": 0,
+    "im": 0,
 }
 
 _OP_ALIASES: dict[str, str] = {
-    "lap": "Δ", "∆": "Δ", "dalembert": "□", "grad": "∇", "div": "∇·", "∇⋅": "∇·", "curl": "∇×",
-    "ddt": "d/dt", "superpose": "⊕", "cancel": "⊖", "interfere": "⋈", "tensor": "⊗", "cross": "×",
-    "dot": "•", "·": "•", "⋅": "•",
+    "lap": "Δ",
+    "∆": "Δ",
+    "dalembert": "□",
+    "grad": "∇",
+    "div": "∇·",
+    "∇⋅": "∇·",
+    "curl": "∇×",
+    "ddt": "d/dt",
+    "superpose": "⊕",
+    "cancel": "⊖",
+    "interfere": "⋈",
+    "tensor": "⊗",
+    "cross": "×",
+    "dot": "•",
+    "·": "•",
+    "⋅": "•",
 }
 
 #: Smallest κ stored: no op beats rounding its output once (relative error up to ε/2).
@@ -223,9 +264,7 @@ def register_reference_kernel(
     if arity < 1:
         raise CodexValueError(f"A reference kernel for `{key}` needs `arity` ≥ 1, got `{arity}`.")
     if key in _REFERENCE_KERNELS and not override:
-        raise CodexValueError(
-            f"Op `{key}` already has a reference kernel; pass `override=True` to replace it."
-        )
+        raise CodexValueError(f"Op `{key}` already has a reference kernel; pass `override=True` to replace it.")
     entry = ReferenceKernel(key, kernel, int(arity))
     _REFERENCE_KERNELS[key] = entry
     return entry
@@ -262,6 +301,6 @@ def unknown_op_message(op: str) -> str:
     known = sorted(set(reference_kernel_names()) | set(DEFAULT_KAPPA.ops))
     return (
         f"No κ is known for `{op}`{did_you_mean(op, known)} and no reference kernel is registered; "
-        f"profile it with `PrecisionProfiler().profile(\"{op}\", kernel, inputs, grid=grid)` (its fp32 "
-        f"run measures κ) and pass `profiler=`, or call `register_reference_kernel(\"{op}\", kernel)`."
+        f'profile it with `PrecisionProfiler().profile("{op}", kernel, inputs, grid=grid)` (its fp32 '
+        f'run measures κ) and pass `profiler=`, or call `register_reference_kernel("{op}", kernel)`.'
     )

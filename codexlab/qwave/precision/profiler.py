@@ -105,9 +105,7 @@ class PrecisionProfiler:
         hk = None if h is None else _h_key(h)
         self._acc.setdefault((key, name), _Acc()).add(ms, abs_err, rel_err)
         self._acc_h.setdefault((key, name, hk), _Acc()).add(ms, abs_err, rel_err)
-        return ProfileRecord(
-            key, name, float(ms), float(abs_err), float(rel_err), hk, tuple(shape), self.scaling
-        )
+        return ProfileRecord(key, name, float(ms), float(abs_err), float(rel_err), hk, tuple(shape), self.scaling)
 
     def profile(
         self,
@@ -143,8 +141,9 @@ class PrecisionProfiler:
                 out, ms = _run_timed(kernel, args, f, scaling)
             abs_err = float(np.mean(np.abs(out - ref))) if ref.size else 0.0
             rel_err = rel_l2(out, ref)
-            records.append(self.record(op, f.name, ms=ms, abs_err=abs_err, rel_err=rel_err, h=h,
-                                       shape=tuple(ref.shape)))
+            records.append(
+                self.record(op, f.name, ms=ms, abs_err=abs_err, rel_err=rel_err, h=h, shape=tuple(ref.shape))
+            )
             if f.name == "fp32" and h is not None and math.isfinite(rel_err):
                 self.kappa.add(op, h, max(rel_err / f.eps, KAPPA_FLOOR))
         return records
@@ -154,9 +153,7 @@ class PrecisionProfiler:
         acc = self._acc.get((canonical_op(op), get_format(fmt).name))
         return None if acc is None else acc.means()
 
-    def measured_rel_err(
-        self, op: str, fmt: str, h: float | None = None
-    ) -> tuple[float, float | None] | None:
+    def measured_rel_err(self, op: str, fmt: str, h: float | None = None) -> tuple[float, float | None] | None:
         """Mean measured relative error of `op` in `fmt` at spacing `h`, and the h it was measured at.
 
         Uses measurements at `h` itself; else, for an op of known derivative order m, the nearest
@@ -189,9 +186,7 @@ class PrecisionProfiler:
     def _rows(self) -> list[dict[str, Any]]:
         order = {name: i for i, name in enumerate(ALL_FORMATS)}
         keys = sorted(self._acc, key=lambda k: (self.ops.index(k[0]), order[k[1]]))
-        return [
-            {"op": op, "format": f, "bits": FORMATS[f].bits, **self._acc[(op, f)].means()} for op, f in keys
-        ]
+        return [{"op": op, "format": f, "bits": FORMATS[f].bits, **self._acc[(op, f)].means()} for op, f in keys]
 
     def table(self, *, as_dicts: bool = False) -> Any:
         """The profile as a polars DataFrame (or a list of dicts): one row per (op, format)."""
@@ -200,9 +195,16 @@ class PrecisionProfiler:
             return rows
         import polars as pl
 
-        schema = {"op": pl.Utf8, "format": pl.Utf8, "bits": pl.Int64, "count": pl.Int64,
-                  "mean_ms": pl.Float64, "mean_abs_err": pl.Float64, "mean_rel_err": pl.Float64,
-                  "nonfinite": pl.Int64}
+        schema = {
+            "op": pl.Utf8,
+            "format": pl.Utf8,
+            "bits": pl.Int64,
+            "count": pl.Int64,
+            "mean_ms": pl.Float64,
+            "mean_abs_err": pl.Float64,
+            "mean_rel_err": pl.Float64,
+            "nonfinite": pl.Int64,
+        }
         return pl.DataFrame(rows, schema=schema)
 
     def as_payload(self, container_id: str | None = None) -> dict[str, Any]:
@@ -215,8 +217,7 @@ class PrecisionProfiler:
             raise CodexValueError("The `container_id` of a precision payload must not be blank.")
         ops: dict[str, dict[str, dict[str, float | int | None]]] = {}
         for row in self._rows():
-            stats = {k: _json_number(row[k]) for k in ("count", "mean_ms", "mean_abs_err", "mean_rel_err",
-                                                        "nonfinite")}
+            stats = {k: _json_number(row[k]) for k in ("count", "mean_ms", "mean_abs_err", "mean_rel_err", "nonfinite")}
             ops.setdefault(row["op"], {})[row["format"]] = stats
         return {
             "kind": "qpu_precision_profile",

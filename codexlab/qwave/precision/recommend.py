@@ -95,16 +95,15 @@ def _sig(value: float) -> str:
     return f"{float(f'{value:.3g}'):g}" if 1e-3 <= abs(value) < 1e6 else f"{value:.3g}"
 
 
-def _reason(
-    op: str, chosen: Candidate, est: KappaEstimate, tol: float, cheaper: list[Candidate], scaling: str
-) -> str:
+def _reason(op: str, chosen: Candidate, est: KappaEstimate, tol: float, cheaper: list[Candidate], scaling: str) -> str:
     """`fp32: κ≈812 for `Δ` at h=0.0078 predicts 6.9e-05 ≤ tol 0.001; fp16 would give 0.79.`"""
     origin = "" if est.method == "measured" else f" (κ {est.method} from h={est.source_h:.2g})"
     if chosen.source == "predicted":
         head = f"{chosen.format}: κ≈{_sig(est.kappa)} for `{op}` at h={est.h:.2g}{origin} predicts"
     else:
-        head = (f"{chosen.format}: with {scaling} scaling, `{op}` at h={est.h:.2g}{origin} "
-                f"(κ≈{_sig(est.kappa)}) measured")
+        head = (
+            f"{chosen.format}: with {scaling} scaling, `{op}` at h={est.h:.2g}{origin} (κ≈{_sig(est.kappa)}) measured"
+        )
     head += f" {chosen.rel_err:.2g} ≤ tol {tol:g}"
     if not cheaper:
         return f"{head}; no format is cheaper."
@@ -148,8 +147,17 @@ def recommend_precision_for_opcode(
     for i, c in enumerate(cands):
         if c.rel_err <= tol:
             cheaper = [x for x, f in zip(cands[:i], ordered[:i], strict=True) if f.bits < ordered[i].bits]
-            return Recommendation(key, c.format, c.rel_err, est.kappa, h, float(tol), c.source,
-                                  _reason(key, c, est, tol, cheaper, scaling), tuple(cands))
+            return Recommendation(
+                key,
+                c.format,
+                c.rel_err,
+                est.kappa,
+                h,
+                float(tol),
+                c.source,
+                _reason(key, c, est, tol, cheaper, scaling),
+                tuple(cands),
+            )
     ref = next((c for c in cands if c.format == "fp64"), cands[-1])
     best = min(cands, key=lambda c: c.rel_err if math.isfinite(c.rel_err) else math.inf)
     fix = "a coarser grid or a looser tolerance" if derivative_order(key) else "a looser tolerance"
@@ -157,5 +165,4 @@ def recommend_precision_for_opcode(
         f"{ref.format}: no format meets tol {tol:g} for `{key}` at h={h:.2g} (κ≈{_sig(est.kappa)}; the best, "
         f"{best.format}, gives {best.rel_err:.2g}); use {fix}."
     )
-    return Recommendation(key, ref.format, ref.rel_err, est.kappa, h, float(tol), ref.source, reason,
-                          tuple(cands))
+    return Recommendation(key, ref.format, ref.rel_err, est.kappa, h, float(tol), ref.source, reason, tuple(cands))
