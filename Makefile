@@ -42,6 +42,7 @@ demo: $(VENV)/.stamp-core
 
 test: $(VENV)/.stamp-test $(HUD_BUNDLE)
 	$(BIN)/ruff check codexlab tests benchmarks scripts
+	$(BIN)/ruff format --check codexlab tests benchmarks scripts
 	$(BIN)/python -m pytest -n 2 -q tests
 	$(BIN)/python -m pytest --nbval -p no:cacheprovider -q notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
@@ -51,6 +52,7 @@ lab: $(VENV)/.stamp-jupyter $(HUD_BUNDLE)
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check codexlab tests benchmarks scripts
+	$(BIN)/ruff format --check codexlab tests benchmarks scripts
 
 notebooks: $(VENV)/.stamp-test
 	$(BIN)/python notebooks/build_notebooks.py
