@@ -21,6 +21,7 @@ __all__ = [
     "ResourceError",
     "BackendError",
     "RewriteError",
+    "CodexCancelled",
     "did_you_mean",
 ]
 
@@ -120,3 +121,7 @@ class BackendError(CodexError, RuntimeError):
 
 class RewriteError(CodexError, RuntimeError):
     """The rewrite engine could not reach a fixpoint within its step cap."""
+
+
+class CodexCancelled(CodexError, RuntimeError):
+    """A run stopped on request (its `cancel` event was set) before its next instruction."""

@@ -19,7 +19,15 @@ import sympy
 import xarray as xr
 
 from ..contracts import BeamEvent, new_beam_id, utc_now_iso
-from ..errors import CodexError, CodexNameError, CodexTypeError, CodexValueError, ResourceError, did_you_mean
+from ..errors import (
+    CodexCancelled,
+    CodexError,
+    CodexNameError,
+    CodexTypeError,
+    CodexValueError,
+    ResourceError,
+    did_you_mean,
+)
 from ..lang import ast
 from ..photon import ir
 from ..photon.ir import PNode
@@ -98,8 +106,11 @@ class CellExecutor:
         programs: dict[str, QGlyphProgram] | None = None,
         progress: bool = False,
         live: Any = None,
+        cancel: Any = None,
     ) -> None:
         self.memory = memory
+        #: A `threading.Event`; once set, the cell stops before its next statement or op.
+        self.cancel = cancel
         self.progress = progress
         #: A `LiveFeed` (or None): executed beams and loop progress, published while the cell runs.
         self.live = live
@@ -253,8 +264,13 @@ class CellExecutor:
             out.append(self._goal_cache[key])
         return out
 
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise CodexCancelled("The run was cancelled before its next instruction; nothing of it was kept.")
+
     def statement(self, stmt: ir.PStatement) -> None:
         """Execute one statement."""
+        self._check_cancel()
         if isinstance(stmt, ir.PDirective):
             changed = self.memory.apply_directive(ast.Directive(stmt.name, tuple(stmt.args)))
             self.result.directives.update(changed)
@@ -784,6 +800,7 @@ class CellExecutor:
         return decision, sym_expr
 
     def _node(self, n: PNode, memo: dict[str, Value]) -> Value:
+        self._check_cancel()
         op = n.op
         if op == "num":
             return Value("number", expr=_sym_number(n.value), data=n.value)

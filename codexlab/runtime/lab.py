@@ -201,13 +201,15 @@ class Lab:
         cell_id: str | None = None,
         profile: bool | None = None,
         source: str = "codex",
+        cancel: threading.Event | None = None,
     ) -> Run:
         """Parse, rewrite, schedule and execute a cell; persist its beams together; return a `Run`.
 
         `profile=True` (or the flag `PHASE10_ENABLED`) profiles every wave op in every precision
-        format into `lab.profiler`. Raises: `CodexSyntaxError` for text that does not parse, another
-        `CodexError` subclass for a cell that fails. Either way the store gains exactly one `error`
-        beam and nothing else.
+        format into `lab.profiler`. Setting `cancel` stops the run before its next instruction with
+        `CodexCancelled` (and nothing of it is kept but its error beam). Raises: `CodexSyntaxError` for
+        text that does not parse, another `CodexError` subclass for a cell that fails. Either way the
+        store gains exactly one `error` beam and nothing else.
         """
         profile = bool(self.flags.PHASE10_ENABLED) if profile is None else profile
         run_id = uuid.uuid4().hex[:16]
@@ -215,7 +217,7 @@ class Lab:
         cell = cell_id or f"cell_{self._cells:03d}_{run_id[:6]}"
         auto = bool(self.flags.SPE_AUTO_FUSE) and source == "codex"
         try:
-            run = self._run_cell(code, container, run_id, cell, profile, source)
+            run = self._run_cell(code, container, run_id, cell, profile, source, cancel)
         except CodexError:
             repaired = self._auto_repair(cell) if auto else None
             if repaired is None:
@@ -240,14 +242,23 @@ class Lab:
             thread.join(timeout)
         self._dream_threads = [t for t in self._dream_threads if t.is_alive()]
 
-    def _run_cell(self, code: str, container: str | None, run_id: str, cell: str, profile: bool, source: str) -> Run:
+    def _run_cell(
+        self,
+        code: str,
+        container: str | None,
+        run_id: str,
+        cell: str,
+        profile: bool,
+        source: str,
+        cancel: threading.Event | None = None,
+    ) -> Run:
         started = time.perf_counter()
         collected: list[dict[str, Any]] = []
         unsubscribe = self.bus.subscribe(
             lambda e: collected.append(e) if e.get("run_id") == run_id else None, {"execution_metrics"}
         )
         try:
-            run = self._run(code, container, run_id, cell, started, profile, source)
+            run = self._run(code, container, run_id, cell, started, profile, source, cancel)
             self._publish_qfc(run, collected, profile)
             return run
         finally:
@@ -285,6 +296,7 @@ class Lab:
         started: float,
         profile: bool,
         source: str = "codex",
+        cancel: threading.Event | None = None,
     ) -> Run:
         tags = {"run_id": run_id, "cell_id": cell}
         try:
@@ -304,7 +316,9 @@ class Lab:
             if admission.plan is not None:
                 memory.precision = admission.plan.precision
             try:
-                return self._execute(code, tree, memory, admission, run_id, cell, started, profile, tags, source)
+                return self._execute(
+                    code, tree, memory, admission, run_id, cell, started, profile, tags, source, cancel
+                )
             finally:
                 if admission.plan is not None and memory.precision == admission.plan.precision:
                     memory.precision = collapsed_from
@@ -326,6 +340,7 @@ class Lab:
         profile: bool,
         tags: dict[str, str],
         source: str = "codex",
+        cancel: threading.Event | None = None,
     ) -> Run:
         snapshot = memory.snapshot()
         from ..photon.adapter import codex_to_photon_ast
@@ -351,6 +366,7 @@ class Lab:
             live=live,
             source=source,
             rules=self.rules,
+            cancel=cancel,
         )
         try:
             with record_execution_metrics("execute", bus=self.bus, **tags):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import xarray as xr
 
-from codexlab.errors import BackendError, CodexNameError, CodexSyntaxError
+from codexlab.errors import BackendError, CodexCancelled, CodexNameError, CodexSyntaxError
 from codexlab.runtime import Lab
 
 GAUSS = "@grid x:-1..1:64, y:-1..1:64\nψ := gaussian(x, y, σ=0.2)\n"
@@ -59,6 +61,18 @@ def test_failed_cell_leaves_only_one_error_beam_and_memory_untouched(lab):
     beams = lab.store.frame("beams")
     assert len(beams) == before + 1
     assert beams["stage"].to_list()[-1] == "error"
+    assert "A" not in lab.memory().bindings
+
+
+def test_a_cancelled_run_keeps_only_its_error_beam(lab):
+    lab.run(GAUSS)
+    before = len(lab.store.frame("beams"))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(CodexCancelled, match="cancelled"):
+        lab.run("A = Δψ\nB = A + 1", cancel=stop)
+    beams = lab.store.frame("beams")
+    assert len(beams) == before + 1 and beams["stage"].to_list()[-1] == "error"
     assert "A" not in lab.memory().bindings
 
 
