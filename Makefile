@@ -4,50 +4,47 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint bench schemas clean notebooks hud-bundle lab
+.PHONY: demo test lint bench schemas clean notebooks lab
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
 # Stamps re-run the install when pyproject.toml changes.
+# An editable install skips data files, so the one that enables the service in the environment's Jupyter
+# servers (what a wheel installs into etc/jupyter) is copied by hand.
+SERVER_CONFIG := jupyter-config/jupyter_server_config.d/codexlab.json
+ENABLE_SERVER = mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d && cp $(SERVER_CONFIG) $(VENV)/etc/jupyter/jupyter_server_config.d/
+
 $(VENV)/.stamp-core: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e .
 	@touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[test]"
+	$(ENABLE_SERVER)
 	@touch $@ $(VENV)/.stamp-core
 
 $(VENV)/.stamp-jupyter: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[jupyter]"
+	$(ENABLE_SERVER)
 	@touch $@ $(VENV)/.stamp-core
 
 $(VENV)/.stamp-bench: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[test,bench]"
 	@touch $@ $(VENV)/.stamp-core
 
-# The HUD's Plotly bundle (codexlab/hud/static/plotly.js): npm registry packages pinned in
-# widgets/package-lock.json, bundled once by esbuild. Needs node/npm; without them the HUD draws SVG.
-HUD_BUNDLE := codexlab/hud/static/plotly.js
-$(HUD_BUNDLE): widgets/package.json widgets/package-lock.json widgets/src/plotly.js codexlab/hud/static/hud.js
-	@if command -v npm >/dev/null; then \
-	  cd widgets && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
-	else echo "npm not found: the HUD will draw its charts as SVG (install node and run make hud-bundle for Plotly)"; fi
-
-hud-bundle: $(HUD_BUNDLE)
-
 demo: $(VENV)/.stamp-core
 	$(BIN)/codexlab demo
 
-test: $(VENV)/.stamp-test $(HUD_BUNDLE)
+test: $(VENV)/.stamp-test
 	$(BIN)/ruff check codexlab tests benchmarks scripts
 	$(BIN)/ruff format --check codexlab tests benchmarks scripts
 	$(BIN)/python -m pytest -n 2 -q tests
 	$(BIN)/python -m pytest --nbval -p no:cacheprovider -q notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
-# JupyterLab on the tour (the HUD needs the jupyter extra; Plotly charts need the bundle, i.e. npm).
-lab: $(VENV)/.stamp-jupyter $(HUD_BUNDLE)
+# JupyterLab on the tour (the HUD needs the jupyter extra; its Plotly comes from the `plotly` package).
+lab: $(VENV)/.stamp-jupyter
 	$(BIN)/jupyter lab notebooks/00_tour.ipynb
 
 lint: $(VENV)/.stamp-test
@@ -65,6 +62,8 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python benchmarks/fusion_bench.py
 	$(BIN)/python benchmarks/kg_bench.py
 	$(BIN)/python benchmarks/governance_bench.py
+	$(BIN)/python benchmarks/scale_bench.py
+	$(BIN)/python benchmarks/server_bench.py
 
 schemas: $(VENV)/.stamp-core
 	$(BIN)/codexlab schemas

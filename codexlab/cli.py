@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .errors import CodexError
+from .flags import parse_flag_overrides
+from .qpu.cli import add_sheet_arguments, run_sheet_command
 
 __all__ = ["main"]
 
@@ -22,13 +22,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .photon.ir import PExpr, PNode, walk
     from .photon.printing import to_unicode
     from .runtime import Lab
-    from .runtime.run import describe_value
+    from .runtime.run import describe_value, run_to_json
 
     path = Path(args.file)
     if not path.is_file():
         raise CodexError(f"`{path}` is not a file; pass the path of a `.codex` scroll.")
     code = path.read_text(encoding="utf-8")
-    lab = Lab(home=args.home, flags=_flag_overrides(args.flag))
+    lab = Lab(home=args.home, flags=parse_flag_overrides(args.flag))
     lab.progress = not (args.quiet or args.json)
     cells = _cells(code)
     if len(cells) > 1 and not args.json:
@@ -82,16 +82,6 @@ def _cells(code: str) -> list[str]:
     return [c for c in cells if c.strip()]
 
 
-def _flag_overrides(pairs: Sequence[str] | None) -> dict[str, str]:
-    out = {}
-    for pair in pairs or ():
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise CodexError(f"`--flag {pair}` needs NAME=VALUE, e.g. `--flag SPE_AUTO_FUSE=1`.")
-        out[name.strip()] = value.strip()
-    return out
-
-
 def _run_cells(lab: Any, path: Path, cells: list[str], container: str | None) -> int:
     """Run each `# %%` cell in order, like a notebook; show each cell's values and mutations, then all
     mutations of the containers used."""
@@ -114,7 +104,7 @@ def _run_cells(lab: Any, path: Path, cells: list[str], container: str | None) ->
         if mutations:
             print(f"mutations of container {cid}:")
         for m in mutations:
-            verdict = "accepted" if m.accepted else "rejected"
+            verdict = "accepted" if m.accepted else "rejected" if m.qscore_after is not None else "proposed"
             change = f"{m.original.glyph} → {m.mutated.glyph}"
             scores = "" if m.qscore_after is None else f", qscore {m.qscore_before:.3f} → {m.qscore_after:.3f}"
             print(f"  {m.mutation_id}  {m.metadata.reason:6s} {verdict:8s} {change}{scores}")
@@ -147,55 +137,6 @@ def _run_graph(run_id: str) -> str:
     from .kg.vocab import run_iri
 
     return run_iri(run_id).value
-
-
-def _json_value(value: Any) -> dict[str, Any]:
-    import xarray as xr
-
-    from .runtime.summary import summarize_array
-
-    if isinstance(value, xr.DataArray):
-        return {"kind": "vector" if "component" in value.dims else "field", **summarize_array(value.values)}
-    name = type(value).__name__
-    if name == "Measurement":
-        return {
-            "kind": "measurement",
-            "outcome": [float(c) for c in value.outcome],
-            "probability": float(value.probability),
-            "key": value.key if isinstance(value.key, (str, list)) else str(value.key),
-            "mode": value.mode,
-            "sigma": float(value.sigma),
-        }
-    if name == "EntangledPair":
-        return {
-            "kind": "pair",
-            "schmidt_rank": int(value.schmidt_rank),
-            "entropy_bits": float(value.entropy_bits),
-        }
-    if isinstance(value, complex):
-        return {"kind": "number", "value": [value.real, value.imag]}
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        return {"kind": "number", "value": float(value)}
-    return {"kind": type(value).__name__, "value": str(value)}
-
-
-def run_to_json(run: Any) -> dict[str, Any]:
-    """The JSON form of a `Run` for `codexlab run --json`."""
-    from .photon.printing import to_unicode
-
-    return {
-        "run_id": run.run_id,
-        "container": run.container_id,
-        "values": {k: _json_value(v) for k, v in run.values.items()},
-        "derivations": {
-            k: [{"rule": s.rule, "before": to_unicode(s.before), "after": to_unicode(s.after)} for s in d.steps]
-            for k, d in run.derivations.items()
-        },
-        "beams": run.beam_ids,
-        "eids": run.eids,
-        "ghx_id": run.ghx_id,
-        "qfc_id": run.qfc_id,
-    }
 
 
 def _cmd_flags(args: argparse.Namespace) -> int:
@@ -257,25 +198,44 @@ def _cmd_lineage(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from .runtime import Lab
     from .runtime.integrity import QKD_FIELD, verify_entangled_signatures
+    from .store import open_store
 
-    lab = Lab(home=args.home)
-    problems = lab.store.verify_chain(args.run)
+    store = open_store(None, home=_home(args).expanduser().resolve())
+    report = store.verify(args.run)  # an unknown `--run` is a StoreError (exit 2)
     runs = (
         [args.run]
         if args.run
-        else list(dict.fromkeys(r["sheet_run_id"] for r in lab.store.rows("beams") if QKD_FIELD in r.get("result", {})))
+        else list(dict.fromkeys(r["sheet_run_id"] for r in store.rows("beams") if QKD_FIELD in r.get("result", {})))
     )
-    signed = [b for run in runs for b in lab.store.beams_for_run(run)]
-    problems += verify_entangled_signatures(signed)
+    signed = [b for run in runs for b in store.beams_for_run(run) if QKD_FIELD in b.result]
+    mismatched = verify_entangled_signatures(signed)
+    problems = report.problems + [f"simulated QKD record: {m}" for m in mismatched]
     if problems:
         print(f"integrity broken: {problems[0]}")
         for p in problems[1:]:
             print(f"  also: {p}")
         return 1
-    count = sum(QKD_FIELD in b.result for b in signed)
-    print("hash chain intact" + (f"; {count} QKD signatures verify" if count else ""))
+    what = f"run `{args.run}`" if args.run else f"{report.runs} run{'s' if report.runs != 1 else ''}"
+    print(
+        f"intact: {what}, {report.beams} beams and {report.anchors} anchors checked with chain key "
+        f"`{report.key_id}` ({report.key_source})"
+    )
+    if report.legacy_runs:
+        print(
+            f"  {report.legacy_runs} run(s) predate anchors and were sealed as found when the store was upgraded: "
+            "deleting or re-hashing them is detected, but their scores are not in their beams' hashes."
+        )
+    if not report.witnessed:
+        print(
+            "  this home has no head witness for this store: had the newest runs been deleted together with "
+            "their anchors, it could not tell."
+        )
+    if signed:
+        print(
+            f"  {len(signed)} QKD signatures verify against their simulated BB84 keys (a simulation: the keys "
+            "re-derive from the seeds stored beside them, so this is not tamper evidence; the sealed anchors are)."
+        )
     return 0
 
 
@@ -322,24 +282,77 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", default=None)
     p.set_defaults(func=_cmd_lineage)
 
-    p = sub.add_parser("verify", help="check the per-run hash chain of the stored beams")
-    p.add_argument("--run", default=None, help="one run id (default: every run)")
+    p = sub.add_parser(
+        "verify", help="check every beam's hash, each run against its sealed anchor, and the anchor chain"
+    )
+    p.add_argument("--run", default=None, help="one run id (default: every run); an unknown id is an error")
     p.add_argument("--home", default=None)
     p.set_defaults(func=_cmd_verify)
+
+    sheet = sub.add_parser("sheet", help="run a sheet of cells as a dependency graph").add_subparsers(
+        dest="sheet_command", required=True
+    )
+    p = sheet.add_parser("run", help="run a .codex sheet (`# %% id` cells) or a notebook's %%codex cells")
+    add_sheet_arguments(p)
+    p.set_defaults(func=run_sheet_command)
+    p = sub.add_parser("serve", help="the live service: dashboard, WebSocket glyph stream and REST API")
+    p.add_argument("--port", type=int, default=None, help="port (default 8888, or the next free one)")
+    p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--home", default=None, help="codexlab home (default $CODEXLAB_HOME or ./.codexlab)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="CLASS.TRAIT=VALUE",
+        help="any Jupyter server or "
+        "service option, e.g. `CodexLabApp.workers=4` or `ServerApp.base_url=/lab/` (repeatable)",
+    )
+    p.set_defaults(func=_cmd_serve)
 
     kg = sub.add_parser("kg", help="query or export the PROV-O knowledge graph").add_subparsers(
         dest="kg_command", required=True
     )
-    p = kg.add_parser("query", help="run SPARQL over the union of the run graphs")
+    p = kg.add_parser("query", help="run SPARQL over the union of the run graphs (SERVICE is refused)")
     p.add_argument("sparql")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds before the query is stopped (default 30)")
     p.add_argument("--home", default=None)
     p.set_defaults(func=_cmd_kg_query)
+    p = kg.add_parser("rebuild", help="make the graph again from the beam store (verified runs only)")
+    p.add_argument("--home", default=None)
+    p.set_defaults(func=_cmd_kg_rebuild)
+    p = kg.add_parser("sync", help="export every run the graph is missing (queued while it was locked)")
+    p.add_argument("--home", default=None)
+    p.set_defaults(func=_cmd_kg_sync)
     p = kg.add_parser("export", help="serialize the graph")
     p.add_argument("--format", default="turtle", help="turtle, ntriples, trig, nquads or jsonld")
     p.add_argument("--out", default=None, help="a file (default: print)")
     p.add_argument("--home", default=None)
     p.set_defaults(func=_cmd_kg_export)
     return parser
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """Start a Jupyter server with only the codexlab extension; it prints the URL with its token."""
+    try:
+        from .server.app import CodexLabApp
+    except ImportError as err:
+        from .errors import BackendError
+
+        raise BackendError(
+            f"`codexlab serve` needs jupyter_server ({err}); install it with `pip install 'codexlab[jupyter]'`."
+        ) from None
+    argv = [f"--ServerApp.ip={args.ip}", "--ServerApp.open_browser=False", "--CodexLabApp.start_at_launch=True"]
+    if args.port is not None:
+        argv += [f"--ServerApp.port={args.port}", "--ServerApp.port_retries=0"]
+    argv.append(f"--CodexLabApp.home={Path(args.home if args.home else _home(args)).resolve()}")
+    for item in args.set:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            from .errors import CodexConfigError
+
+            raise CodexConfigError(f"`--set {item}` should be `CLASS.TRAIT=VALUE`, e.g. `CodexLabApp.workers=4`.")
+        argv.append(f"--{item}")
+    CodexLabApp.launch_instance(argv=argv)
+    return 0
 
 
 def _home(args: argparse.Namespace) -> Path:
@@ -351,8 +364,42 @@ def _home(args: argparse.Namespace) -> Path:
 def _cmd_kg_query(args: argparse.Namespace) -> int:
     from .kg import kg_query_cli
 
-    print(kg_query_cli(_home(args), args.sparql))
+    if not args.timeout > 0:
+        raise CodexError(f"`--timeout {args.timeout:g}` should be a number of seconds > 0.")
+    print(kg_query_cli(_home(args), args.sparql, args.timeout))
     return 0
+
+
+def _cmd_kg_rebuild(args: argparse.Namespace) -> int:
+    from .kg import rebuild
+    from .store import open_store
+
+    home = _home(args).expanduser().resolve()
+    report = rebuild(home, open_store(None, home=home))
+    if report.moved_aside is not None:
+        print(f"the graph could not be opened; moved it aside to {report.moved_aside}")
+    print(f"rebuilt {home / 'kg'}: {report.runs} runs and {report.mutations} mutations, {report.quads} quads")
+    for run, problem in report.skipped.items():
+        print(f"  left out run {run}: {problem}")
+    return 1 if report.skipped else 0
+
+
+def _cmd_kg_sync(args: argparse.Namespace) -> int:
+    from .kg import drain_pending, open_kg
+    from .store import open_store
+
+    home = _home(args).expanduser().resolve()
+    kg = open_kg(home)
+    if kg.read_only:
+        raise CodexError(
+            f"The knowledge graph at `{kg.path}` is held by another process, which exports the queued runs "
+            "itself; stop it first to sync from here."
+        )
+    outcome = drain_pending(kg, open_store(None, home=home), limit=None)
+    print(f"exported {len(outcome.exported)} queued runs to {kg.path}")
+    for run, reason in outcome.failed.items():
+        print(f"  could not export run {run}: {reason}")
+    return 1 if outcome.failed else 0
 
 
 def _cmd_kg_export(args: argparse.Namespace) -> int:

@@ -60,8 +60,9 @@ def run_demo(home: str | os.PathLike[str] | None = None, out: Callable[[str], No
     from .runtime.run import describe_value
     from .runtime.values import Vetoed
 
-    # COST_THRESHOLD=0 sends every op to the wave path first, so drift is measured and SPE can repair it.
-    lab = Lab(home=home, flags={"SPE_AUTO_FUSE": True, "COST_THRESHOLD": 0})
+    # COST_THRESHOLD=0 puts every field op on the grid (the JAX kernels), so drift is measured against
+    # the exact forms; a second Lab on the same home runs the pattern engine (flags are per Lab).
+    lab = Lab(home=home, flags={"COST_THRESHOLD": 0})
     lab.progress = False
 
     out("1 · Photon + QWave: one CodexLang cell")
@@ -104,12 +105,14 @@ def run_demo(home: str | os.PathLike[str] | None = None, out: Callable[[str], No
             out(f"  `{VETO_CELL.splitlines()[-1]}` → vetoed by `{value.law}`: {value.reason}; `{name}` is not bound")
 
     out("4 · SPE: repair on drift, fusion of a repeated chain (SPE_AUTO_FUSE on)")
+    engine = Lab(home=lab.home, flags={"SPE_AUTO_FUSE": True, "COST_THRESHOLD": 0})
+    engine.progress = False
     for k, cell in enumerate(SPE_CELLS, 1):
-        spe = lab.run(cell, container="spe", cell_id=f"spe_{k:02d}")
+        spe = engine.run(cell, container="spe", cell_id=f"spe_{k:02d}")
         for name, value in spe.values.items():
             if name in {"D", "E3"}:
                 out(f"  cell {k}: {name} = {describe_value(value)}")
-    mutations = lab.mutations("spe")
+    mutations = engine.mutations("spe")
     for m in mutations:
         verdict = "accepted" if m.accepted else "rejected"
         scores = "" if m.qscore_after is None else f", qscore {m.qscore_before:.3f} → {m.qscore_after:.3f}"

@@ -22,6 +22,11 @@ __all__ = [
     "BackendError",
     "RewriteError",
     "CodexCancelled",
+    "CodexEvaluationError",
+    "SheetError",
+    "CodexTimeout",
+    "CodexBusy",
+    "CodexProtocolError",
     "did_you_mean",
 ]
 
@@ -40,6 +45,13 @@ class CodexError(Exception):
         self.line = line
         self.column = column
         super().__init__(self._located(message))
+
+    def at(self, line: int | None, column: int | None = None) -> CodexError:
+        """Locate the error at a statement (unless it already has a place); returns the error itself."""
+        if self.line is None and line:
+            self.line, self.column = line, column or None
+            self.args = (self._located(self.message),)
+        return self
 
     def _located(self, message: str) -> str:
         if self.line is None:
@@ -125,3 +137,29 @@ class RewriteError(CodexError, RuntimeError):
 
 class CodexCancelled(CodexError, RuntimeError):
     """A run stopped on request (its `cancel` event was set) before its next instruction."""
+
+
+class CodexEvaluationError(CodexError, ArithmeticError):
+    """An evaluation failed in a way no other `CodexError` names (the underlying error is its cause)."""
+
+
+class SheetError(CodexError, ValueError):
+    """A sheet that cannot run as a graph (a cycle, a name defined by two cells), or one of its cells failed."""
+
+    #: When a cell failed: the partial `SheetRun` (which cells ran, were reused or did not run).
+    sheet_run: object = None
+
+    def _located(self, message: str) -> str:
+        return message  # the message names the cell and its file line itself
+
+
+class CodexTimeout(CodexError, TimeoutError):
+    """A run that passed its time limit; the service's supervisor failed it from outside."""
+
+
+class CodexBusy(CodexError, RuntimeError):
+    """The service's run queue is full; the run was not accepted (submit it again later)."""
+
+
+class CodexProtocolError(CodexError, ValueError):
+    """A WebSocket or REST message that is not valid JSON or not a known message of the service."""

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from codexlab.errors import CodexConfigError, did_you_mean
+from codexlab.errors import CodexConfigError, CodexValueError, did_you_mean
 
 __all__ = [
+    "parse_flag_overrides",
     "CONFIG_KEYS",
     "FLAG_NAMES",
     "FLAG_SPECS",
@@ -48,7 +49,12 @@ FLAG_SPECS: dict[str, FlagSpec] = {
         FlagSpec("QWAVE_EXEC_ON", bool, True, "allow the wave (JAX) path; off forces symbolic evaluation"),
         FlagSpec("QKD_ON", bool, False, "sign entangled beams with a key from a simulated BB84 exchange"),
         FlagSpec("SPE_AUTO_FUSE", bool, False, "apply the best fusion/repair when it improves qscore"),
-        FlagSpec("COST_THRESHOLD", float, 50.0, "predicted cost (ms-equivalent) above which work goes wave"),
+        FlagSpec(
+            "COST_THRESHOLD",
+            float,
+            2000.0,
+            "exact results larger than this many SymPy nodes run on the grid instead (0: every field op does)",
+        ),
     )
 }
 FLAG_NAMES: tuple[str, ...] = tuple(FLAG_SPECS)
@@ -216,7 +222,7 @@ def _coerce(name: str, raw: object, where: str) -> bool | float:
         )
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         return _check_number(name, float(raw), where)
-    raise CodexConfigError(f"`{name}` ({where}) should be a number >= 0, got `{raw!r}`; pass a float such as 50.0.")
+    raise CodexConfigError(f"`{name}` ({where}) should be a number >= 0, got `{raw!r}`; pass a number such as 2000.")
 
 
 def _from_env(name: str, text: str) -> bool | float:
@@ -241,7 +247,7 @@ def _parse(name: str, text: str, where: str) -> bool | float:
         number = float(word)
     except ValueError:
         raise CodexConfigError(
-            f"`{name}` ({where}) is `{text}`, which is not a number; use a number >= 0 such as 50.0."
+            f"`{name}` ({where}) is `{text}`, which is not a number; use a number >= 0 such as 2000."
         ) from None
     return _check_number(name, number, where)
 
@@ -274,3 +280,14 @@ def _read_pyproject(path: Path) -> dict[str, bool | float]:
             raise CodexConfigError(f"`{key}` in {where} is not a flag or setting{hint}; use one of {_flag_list()}.")
         found[name] = _coerce(name, raw, where)
     return found
+
+
+def parse_flag_overrides(pairs: Sequence[str] | None) -> dict[str, str]:
+    """`NAME=VALUE` pairs (the CLI's `--flag`) as a mapping; a pair without `=` is a `CodexValueError`."""
+    out = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise CodexValueError(f"`--flag {pair}` needs NAME=VALUE, e.g. `--flag SPE_AUTO_FUSE=1`.")
+        out[name.strip()] = value.strip()
+    return out

@@ -139,6 +139,8 @@ class CodexMagic(Magics):
         self.last_run: Any = None
         #: The newest live HUD per container; the next one continues its SQI/drift history.
         self._huds: dict[str, Any] = {}
+        #: What codex bound in the user namespace, by name: a veto removes a binding only if it is still this.
+        self._bound: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------------- Lab
 
@@ -190,9 +192,12 @@ class CodexMagic(Magics):
     def codex_cell(self, line: str, cell: str) -> Any:
         """Run the cell as CodexLang; bind its values in the notebook; return the `Run`.
 
-        Every assigned name is bound in the user namespace (fields as xarray.DataArray). A name that
-        SoulLaw vetoed is not bound — an older binding of it is removed — and a line says which law
-        and why. With --json the run is printed as JSON and nothing is returned.
+        Every assigned name is bound in the user namespace (fields as xarray.DataArray); a cell that
+        assigns a Python builtin or one of IPython's own names (`print`, `In`, `_1`, …) is refused before
+        it runs. A name that SoulLaw vetoed is not bound — an older binding of it that codex made is
+        removed, the user's own object never — and a line says which law and why. A bare expression's
+        value stays in the `Run` (`run.values["_"]`): IPython's `_` is the cell's result. With --json
+        the run is printed as JSON and nothing is returned.
         """
         try:
             args = parse_argstring(self.codex_cell, line)
@@ -204,6 +209,7 @@ class CodexMagic(Magics):
         if args.seed is not None:
             directives.append(f"@seed {args.seed}")
         code = "\n".join([*directives, cell]) if directives else cell
+        _refuse_notebook_names(code, self.shell, line_offset=len(directives))
         self.hud_requested = self.hud_wanted(args.no_hud)
         container = _cell_container(cell) or args.container or self.container
         live = self._live_hud(container) if self.hud_requested and not args.json else None
@@ -220,7 +226,7 @@ class CodexMagic(Magics):
         self.last_run = run
         self._bind(run)
         if args.json:
-            from .cli import run_to_json
+            from .runtime.run import run_to_json
 
             print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
             return None
@@ -243,19 +249,29 @@ class CodexMagic(Magics):
         return hud, display(hud, display_id=True)
 
     def _bind(self, run: Any) -> None:
-        """Push the run's values into the user namespace; unbind and report vetoed names."""
+        """Push the run's values into the user namespace; report vetoed names and unbind the ones codex
+        bound earlier (a name the user bound themselves keeps its object)."""
         from .runtime.values import Vetoed
 
         user_ns = self.shell.user_ns
         bound: dict[str, Any] = {}
         for name, value in run.values.items():
-            if isinstance(value, Vetoed):
-                user_ns.pop(name, None)
-                print(f"codex: `{name}` was not bound: vetoed by `{value.law}`: {value.reason}")
-            else:
+            if name == _BARE_VALUE:
+                continue  # IPython's `_` is the cell's result (binding it would freeze `_`, `__`, `___`)
+            if not isinstance(value, Vetoed):
                 bound[name] = value
+                continue
+            note = ""
+            if name in self._bound and user_ns.get(name) is self._bound[name]:
+                del user_ns[name]
+                note = "; the value an earlier codex cell bound to it was removed"
+            elif name in user_ns:
+                note = f"; your own `{name}` is left as it was"
+            self._bound.pop(name, None)
+            print(f"codex: `{name}` was not bound: vetoed by `{value.law}`: {value.reason}{note}")
         if bound:
             self.shell.push(bound, interactive=True)
+            self._bound.update(bound)
 
     # ---------------------------------------------------------------------------------------- %codex
 
@@ -271,6 +287,7 @@ class CodexMagic(Magics):
         %codex kg "SPARQL"              run SPARQL over the knowledge graph; returns a polars DataFrame
         %codex status [CONTAINER]       CLOSED, OPEN or DRIFTING for a container (default: CodexMagic.container)
         %codex lineage BEAM             the ancestors of a beam, oldest first
+        %codex rerun [CONTAINER]        re-run the cells that read a name redefined since they ran, in order
         """
         command, _, rest = line.strip().partition(" ")
         handlers = {
@@ -280,6 +297,7 @@ class CodexMagic(Magics):
             "kg": self._kg,
             "status": self._status,
             "lineage": self._lineage,
+            "rerun": self._rerun,
         }
         if command not in handlers:
             usage = textwrap.dedent((self.codex_line.__doc__ or "").split("\n\n", 1)[1]).strip()
@@ -352,6 +370,23 @@ class CodexMagic(Magics):
         for b in beams:
             print(f"{b.timestamp}  {b.stage:8s} {b.token:4s} {b.beam_id}")
 
+    def _rerun(self, rest: str) -> None:
+        """Re-run the container's stale cells in the order they first ran; bind their values."""
+        parser = _ArgParser(prog="%codex rerun", add_help=False)
+        parser.add_argument("container", nargs="?", default=None)
+        args = parser.parse_args(_words(rest))
+        container = args.container or self.container
+        stale = self.lab.stale_cells(container)
+        if not stale:
+            print(f"no stale cells in container `{container}`")
+            return
+        for run in self.lab.rerun_stale(container):
+            self._bind(run)
+            changed = ", ".join(f"`{n}`" for n in stale.get(run.cell_id, []))
+            why = f" (it read {changed})" if changed else " (an input it read was re-run)"
+            print(f"re-ran {run.cell_id}{why}: {', '.join(n for n in run.values if n != '_') or 'no names'}")
+            self.last_run = run
+
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext codexlab`: register `%%codex` and `%codex` (once per session)."""
@@ -364,6 +399,73 @@ def _cell_container(cell: str) -> str | None:
     """The container an `@container NAME` line of the cell selects, if any."""
     match = re.search(r"^\s*@container\s+(\S+)", cell, re.MULTILINE)
     return match.group(1) if match else None
+
+
+# ------------------------------------------------------------------------------- notebook names
+
+#: The name a bare expression's value has in a `Run` (not bound in the notebook).
+_BARE_VALUE = "_"
+#: IPython's history names: `_`, `__`, `___`, `_i`, `_ii`, `_iii`, `_<n>`, `_i<n>`, `_ih`, `_oh`, `_dh`.
+_IPYTHON_HISTORY = re.compile(r"_{1,3}|_i{1,3}|_i?\d+|_[iod]h")
+_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "display"})
+
+
+def _refuse_notebook_names(code: str, shell: Any, *, line_offset: int = 0) -> None:
+    """Refuse, before anything runs, a cell that assigns a name Python or IPython owns in the notebook.
+
+    A cell that does not parse is left to `Lab.run`, which reports the syntax error.
+    """
+    from .errors import CodexNameError
+    from .lang.parser import parse
+
+    try:
+        tree = parse(code)
+    except CodexError:
+        return
+    for statement in _assignments(tree.statements):
+        owner = _owner(statement.name, shell)
+        if owner is None:
+            continue
+        name = statement.name
+        error = CodexNameError(
+            f"`{name}` is {owner}; binding it in the notebook would shadow it for every later cell, so the cell "
+            f"was not run: rename it, e.g. `{_another_name(name)}`",
+            line=statement.line or None,
+            column=statement.column or None,
+        )
+        raise CodexCellError(str(error), error, line_offset=line_offset)
+
+
+def _another_name(name: str) -> str:
+    """A name like `name` that no one else owns: `print` → `print_`, `_3` → `v3_`, `__builtins__` → `builtins_`."""
+    base = name.strip("_") or "value"
+    return f"{'v' if base[0].isdigit() else ''}{base}_"
+
+
+def _assignments(statements: Any) -> Any:
+    """Every `name = …` and `name := …` of a scroll, loop bodies included, in source order."""
+    from .lang import ast
+
+    for statement in statements:
+        if isinstance(statement, ast.Assignment | ast.Definition):
+            yield statement
+        elif isinstance(statement, ast.Loop):
+            yield from _assignments(statement.body)
+        elif isinstance(statement, ast.GlyphRecord) and isinstance(statement.value, ast.Loop):
+            yield from _assignments(statement.value.body)
+
+
+def _owner(name: str, shell: Any) -> str | None:
+    """Who owns `name` in a notebook (`a Python builtin`, …), or None when codex may bind it."""
+    import builtins
+
+    if name.startswith("__") and name.endswith("__"):
+        return "a Python special name"
+    if name in _IPYTHON_NAMES or _IPYTHON_HISTORY.fullmatch(name) or name in getattr(shell, "user_ns_hidden", {}):
+        return "one of IPython's own names"
+    if hasattr(builtins, name):
+        return "a Python builtin"
+    return None
 
 
 def _widget_frontend(shell: Any) -> bool:

@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 SETUP = """\
 import os, tempfile, warnings
 os.environ["CODEXLAB_HOME"] = tempfile.mkdtemp(prefix="codexlab-nb-")  # a fresh store for this notebook
+os.environ.setdefault("CODEXLAB_CACHE_DIR", os.path.join(tempfile.gettempdir(), "codexlab-cache"))  # kept
 warnings.filterwarnings("ignore")
 import numpy as np
 import polars as pl
@@ -58,19 +59,23 @@ SoulLaw and SQI → beams in a store — binds every assigned name in the notebo
 beam timeline, lineage DAG, SQI and drift, SoulLaw vetoes, cost per opcode, mutations, and a replay of
 whichever beam you click.
 
-The first cell points `CODEXLAB_HOME` at a temporary folder, so this notebook never writes into the repository.
+The first cell points `CODEXLAB_HOME` at a temporary folder, so this notebook never writes into the repository,
+and keeps compiled kernels in a cache folder that later kernels reuse (`CODEXLAB_CACHE_DIR`), so the next
+kernel's first cell does not compile them again.
 """),
     code("""
 import os, tempfile, warnings
 os.environ["CODEXLAB_HOME"] = tempfile.mkdtemp(prefix="codexlab-nb-")
+os.environ.setdefault("CODEXLAB_CACHE_DIR", os.path.join(tempfile.gettempdir(), "codexlab-cache"))
 warnings.filterwarnings("ignore")
 %load_ext codexlab
 """),
     md("""
 A Gaussian wave packet ψ, its Laplacian written as `∇·∇ψ` (Photon rewrites it to `Δψ`), a superposition,
 an entangled pair, a seeded measurement and a goal. Below the cell: the live HUD (click a beam in its
-timeline to replay it) and the `Run` — each value's kind, shape and range, qscores, derivations and the
-ids that `lab.replay` resolves. (HUD cells carry the `nbval-ignore-output` tag: timings differ per run.)
+timeline to replay it) and the `Run` — each value's kind, shape and range, a picture of each field (|ψ| and
+arg ψ for complex ones, one per component for vectors; `run.plot("ψ")` gives an interactive Plotly figure),
+qscores, derivations and the ids that `lab.replay` resolves. (HUD cells carry the `nbval-ignore-output` tag: timings differ per run.)
 """),
     code(
         """
@@ -479,7 +484,7 @@ out = fused(psi0)
 print(out.shape, "max diff:", float(abs(out - E_ref).max()) < 1e-10)
 """),
     md(
-        "Repairs: for a discretization drift, candidates are a higher FD order, a finer grid, spectral, fp64, symbolic — ranked by predicted qscore. Every patch parses."
+        "Repairs: for a discretization drift, candidates are a higher FD order, a finer grid, spectral, fp64, exact evaluation (`@method exact`) — ranked by predicted qscore. Every patch parses."
     ),
     code("""
 from codexlab.sqi.drift import DriftComponent, DriftReport
@@ -491,7 +496,7 @@ for c in repair_from_drift(report, scroll):
 """),
     code("""
 cands = {c.kind: c for c in repair_from_drift(report, scroll)}
-print("symbolic needs flags:", dict(cands["symbolic"].flags))
+print(cands["exact"].patched_scroll)
 print(cands["fd_order"].patched_scroll)
 """),
 ]
@@ -583,6 +588,237 @@ print(len(via_kg), len(via_sql), set(via_kg) == set(via_sql))
     md("An ASK query returns a bool:"),
     code("""
 lab.kg.query("ASK { ?v prov:wasDerivedFrom ?u }")
+"""),
+]
+
+
+# ------------------------------------------------------------------------------------------------ 09
+NOTEBOOKS["09_sweeps_dask"] = [
+    md("""
+# Parameter sweeps on Dask
+
+`lab.sweep(scroll, params, client)` runs one scroll for every combination of parameter values — each point a
+task on a Dask worker — and returns an `xarray.Dataset` with one dimension per parameter. Workers never write
+the Lab's store: each point runs against a throwaway store and sends its beams back, and this process commits
+every finished point in one transaction, so each point keeps its lineage and replay. See `docs/scale.md` for
+taking the same code from a laptop to a cluster.
+"""),
+    code(SETUP),
+    md("""
+Two worker processes on this machine. `local_cluster` starts them with `spawn` (never `fork` after JAX has
+loaded) and limits each one's XLA threads to its share of the cores.
+"""),
+    code(
+        """
+from distributed import Client
+from codexlab.scale import free_names, local_cluster
+cluster = local_cluster(2, dashboard_address=None)
+client = Client(cluster)
+len(client.scheduler_info()["workers"])
+""",
+        "nbval-ignore-output",
+    ),
+    md("""
+A heat scroll with two names it reads but never binds — its **free names**, which a sweep may set: the width
+`s` of the initial Gaussian and the time step `dt`.
+"""),
+    code("""
+scroll = '''
+@grid x:-1..1:64, y:-1..1:64, bc=dirichlet
+u := gaussian(x, y, σ=s)
+u0 = u
+⟲ 200 { u = u + dt*Δu }
+m = ‖u‖
+loss = 1 - m/‖u0‖
+'''
+free_names(scroll)
+"""),
+    code("""
+ds = lab.sweep(scroll, {"s": [0.1, 0.15, 0.2, 0.3], "dt": [1e-4, 2e-4]}, client, sweep_id="heat_study")
+print(ds)
+"""),
+    md("""
+Fields stack to `(s, dt, x, y)`, numbers to `(s, dt)`; `qscore` and `verdict` per bound name, and `run_id` per
+point. Plotting is xarray's own: the fraction of the norm the diffusion removed, per width and step —
+"""),
+    code("""
+lines = ds["loss"].plot.line(x="s", hue="dt", marker="o")
+"""),
+    md("— and the diffused fields of the larger step, one panel per width:"),
+    code("""
+facets = ds["u"].sel(dt=2e-4).plot(col="s", cmap="magma", size=2.2)
+"""),
+    md("Any point's run is one call away: its beams, its replay and its lineage in the store."),
+    code("""
+run_id = str(ds.run_id.sel(s=0.2, dt=1e-4).item())
+beams = lab.replay(run_id, n=100)
+norm = next(b for b in beams if b.token == "norm")
+[(b.stage, b.token, b.result.get("name")) for b in lab.lineage(norm.beam_id)]
+"""),
+    md("The Dataset round-trips through NetCDF:"),
+    code("""
+import pathlib, xarray as xr
+path = pathlib.Path(os.environ["CODEXLAB_HOME"]) / "heat_study.nc"
+ds.to_netcdf(path)
+xr.load_dataset(path).identical(ds)
+"""),
+    md("""
+## Fields larger than memory
+
+The `.cx` operators on a Dask-backed field run chunk by chunk (`map_overlap`), with ghost cells as wide as the
+stencil — wrapped on periodic axes, reflected at Dirichlet and Neumann walls — and give the in-memory result.
+"""),
+    code("""
+from codexlab.qwave.fields import make_field
+from codexlab.qwave.grid import Grid
+g = Grid.from_spec([("x", -1, 1, 1024), ("y", -1, 1, 1024)], "dirichlet")
+X, Y = g.mesh()
+f = make_field(np.exp(-(X**2 + Y**2) / 0.05), g, name="f")
+lazy = f.chunk({"x": 256, "y": 256})
+lap = lazy.cx.lap(order=4)
+print(type(lap.data).__name__, lap.data.npartitions, "chunks")
+eager = f.cx.lap(order=4)
+print("max difference / max value:", float(abs(lap - eager).max() / abs(eager).max()) < 1e-14)
+"""),
+    code(
+        """
+client.close()
+cluster.close()
+""",
+        "nbval-ignore-output",
+    ),
+]
+
+
+# ------------------------------------------------------------------------------------------------ 10
+NOTEBOOKS["10_sheets_containers"] = [
+    md("""
+# Sheets and containers
+
+A **sheet** is a `.codex` file whose cells start at `# %% <cell id>` lines (or a notebook's `%%codex`
+cells). `lab.run_sheet` runs it as a dependency graph: independent cells in parallel, each in a private
+memory, with the same values and lineage as running the cells in order — and the next run reuses every
+cell whose code and inputs did not change. A **container** can be exported to xarray (NetCDF, Zarr) with
+each field's provenance, brought back, and given a stored program to run.
+"""),
+    code(SETUP),
+    md("A small heat-equation study in five cells: the grid, an initial field, its diffusion, and two diagnostics."),
+    code("""
+from pathlib import Path
+sheet = Path(os.environ["CODEXLAB_HOME"]) / "heat.codex"
+sheet.write_text('''\\
+# %% grid
+@grid x:-1..1:64, y:-1..1:64
+@container heat
+
+# %% initial
+u0 := gaussian(x, y, σ=0.2)
+
+# %% diffuse
+u = u0
+⟲ 200 { u = u + 0.00001*Δu }
+
+# %% peak
+p = max(u)
+
+# %% energy
+E = ‖∇u0‖
+''', encoding="utf-8")
+run = lab.run_sheet(sheet, jobs=2)
+print("ran:", run.ran)
+print("reused:", run.reused)
+for name, value in run.values.items():
+    print(f"  {name}:", getattr(value, "shape", None) or round(float(value), 6))
+"""),
+    md("""
+The graph: each edge says which name (or persistent directive, like `@grid`) a cell reads from another.
+`diffuse` and `energy` only need `initial`, so they can run side by side.
+"""),
+    code("""
+from codexlab.qpu import build_graph, load_sheet
+graph = build_graph(load_sheet(sheet))
+for edge in graph.edges:
+    print(f"{edge.parent:8s} → {edge.child:8s} ({edge.what})")
+"""),
+    md("Timings (they differ per run): the wall time beside the sum of cell times, and the critical path."),
+    code(
+        """
+m = run.metrics
+print(f"wall {m['wall_ms']:.0f} ms · cells {m['cells_ms']:.0f} ms · speedup {m['speedup']:.2f}×")
+print(f"critical path {' → '.join(m['critical_path'])}: {m['critical_path_ms']:.0f} ms")
+""",
+        "nbval-ignore-output",
+    ),
+    md("""
+Running it again reuses every cell: each gets a `cached` beam whose parent is the beam it reuses, so
+lineage stays whole. Edit one cell and only it and its dependants run.
+"""),
+    code("""
+again = lab.run_sheet(sheet, jobs=2)
+print("ran:", again.ran, "· reused:", again.reused)
+sheet.write_text(sheet.read_text(encoding="utf-8").replace("⟲ 200", "⟲ 400"), encoding="utf-8")
+third = lab.run_sheet(sheet, jobs=2)
+print("after editing `diffuse` → ran:", third.ran, "· reused:", third.reused)
+cached = next(b for b in third.beams if b.stage == "cached" and b.result.get("name") == "u0")
+print("the cached beam of u0 links to the", lab.store.get_beam(cached.parents[0]).stage, "beam it reuses")
+print("u0 equal to the first run's:", bool((third.values["u0"] == run.values["u0"]).all()))
+"""),
+    md("""
+## A container, exported and opened with plain xarray
+
+`lab.container("heat")` is the sheet's container. Its fields go to NetCDF with their units, boundary
+conditions and, per variable, the beam and run each value came from.
+"""),
+    code("""
+import xarray as xr
+box = lab.container("heat")
+print(box)
+path = box.to_netcdf(Path(os.environ["CODEXLAB_HOME"]) / "heat.nc")
+ds = xr.open_dataset(path)
+print(sorted(ds.data_vars), dict(ds.sizes))
+print(ds["u"].attrs)
+print("container attrs:", ds.attrs["codexlab_container"], "·", ds.attrs["codexlab_grid"])
+"""),
+    md("Plain xarray from here on: the diffused field along `y = 0`, and its mean."),
+    code("""
+profile = ds["u"].sel(y=0.0, method="nearest")
+print(profile.dims, profile.shape, "mean:", round(float(ds["u"].mean()), 6))
+ds.close()
+"""),
+    md("""
+Bring the file back as a new container: one `ingest` beam per field, its parent the exported beam, its
+result the file's SHA-256. Then run a stored program — the fused QGlyph program a cell compiled — over
+the imported fields: its beams carry `"source": "qfc_container_exec"`.
+"""),
+    code("""
+import hashlib
+copy = lab.container_from_dataset(path, "copy")
+beam = lab.store.get_beam(copy.memory.bindings["u"].value.beam_id)
+print("ingest parent is the exported beam:", beam.parents == [box.memory.bindings["u"].value.beam_id])
+file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+print("source hash is the file's sha256:", beam.result["source_sha256"] == file_hash)
+step = lab.run("F = ∇u • ∇u + Δu", container="heat")
+program = lab.qglyph(next(b.result["qglyph_id"] for b in step.beams if "qglyph_id" in b.result))
+print(program)
+from codexlab.container import execute_qfc_container_beams
+done = execute_qfc_container_beams(copy, program, outputs="F")
+print("sources:", sorted({b.source for b in done.beams}))
+print("same values as in `heat`:", bool((done.values["F"] == step.values["F"]).all()))
+"""),
+    md("""
+## Stale cells
+
+In a notebook, a `%%codex` cell that redefines a name makes the container's cells that read it stale;
+the HUD lists them, and `%codex rerun` (here `lab.rerun_stale`) runs them again in order.
+"""),
+    code("""
+lab.run("@grid x:-1..1:32, y:-1..1:32\\na := gaussian(x, y, σ=0.3)", container="nb")
+reader = lab.run("b = a * 2", container="nb")
+lab.run("a := gaussian(x, y, σ=0.2)", container="nb")
+label = {reader.cell_id: "the `b = a * 2` cell"}
+print("stale:", {label[c]: names for c, names in lab.stale_cells("nb").items()})
+print("re-ran:", [label[r.cell_id] for r in lab.rerun_stale("nb")])
+print("stale now:", lab.stale_cells("nb"))
 """),
 ]
 

@@ -20,14 +20,16 @@ def test_requirements_install_this_package_and_pin_the_rest() -> None:
     lines = [x for x in lines if x and not x.startswith("#")]
     assert lines[0].startswith("-e .")
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][0-9A-Za-z.]*", x) for x in lines[1:]), lines[1:]
-    assert {"jupyterlab", "anywidget", "jax"} <= {x.split("==")[0] for x in lines[1:]}
+    assert {"jupyterlab", "anywidget", "jax", "plotly"} <= {x.split("==")[0] for x in lines[1:]}
     assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
 
 
-def test_post_build_writes_the_lab_settings(tmp_path: Path) -> None:
+def test_post_build_writes_the_lab_settings_and_builds_nothing(tmp_path: Path) -> None:
     script = BINDER / "postBuild"
-    assert os.access(script, os.X_OK) and "set -euo pipefail" in script.read_text()
-    tools = tmp_path / "bin"  # only what the script needs besides npm: its no-npm branch, no network
+    text = script.read_text()
+    assert os.access(script, os.X_OK) and "set -euo pipefail" in text
+    assert "npm" not in text and "node" not in text  # Plotly comes from the plotly package
+    tools = tmp_path / "bin"  # only what the script needs: no node, no npm, no network
     tools.mkdir()
     for name in ("mkdir", "cat"):
         (tools / name).symlink_to(shutil.which(name) or f"/bin/{name}")
@@ -39,7 +41,9 @@ def test_post_build_writes_the_lab_settings(tmp_path: Path) -> None:
     assert tracker == {"windowingMode": "none"}
     notes = json.loads((settings / "apputils-extension" / "notification.jupyterlab-settings").read_text())
     assert notes["checkForUpdates"] is False
-    assert "npm not found" in out.stdout
+    assert out.stdout == ""
+    server = json.loads((tmp_path / ".jupyter" / "jupyter_server_config.d" / "codexlab.json").read_text())
+    assert server["ServerApp"]["jpserver_extensions"] == {"codexlab.server": True}
 
 
 def test_readme_badge_opens_the_tour() -> None:

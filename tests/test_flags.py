@@ -23,7 +23,7 @@ DEFAULTS = {
     "QWAVE_EXEC_ON": True,
     "QKD_ON": False,
     "SPE_AUTO_FUSE": False,
-    "COST_THRESHOLD": 50.0,
+    "COST_THRESHOLD": 2000.0,
 }
 
 

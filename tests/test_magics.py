@@ -13,9 +13,9 @@ import pytest
 import xarray as xr
 from IPython.core.interactiveshell import InteractiveShell
 
-from codexlab._display import run_html, run_text
-from codexlab.errors import CodexConfigError, CodexSyntaxError
+from codexlab.errors import CodexConfigError, CodexNameError, CodexSyntaxError
 from codexlab.magics import CodexCellError, CodexMagic, load_ipython_extension
+from codexlab.runtime.display import run_html, run_text
 from codexlab.runtime.run import Run
 from codexlab.runtime.values import Vetoed
 
@@ -55,8 +55,8 @@ def test_values_bound_as_dataarrays_and_vetoed_name_unbound(ip: InteractiveShell
     assert isinstance(result.result, Run)
     assert isinstance(ip.user_ns["P"], xr.DataArray)
     assert ip.user_ns["P"].shape == (8,)
-    assert "Q" not in ip.user_ns  # the stale binding was removed
-    assert "`Q` was not bound: vetoed by `finite`" in output
+    assert ip.user_ns["Q"] == "stale"  # the user's own object: a veto never removes it
+    assert "`Q` was not bound: vetoed by `finite`" in output and "your own `Q` is left as it was" in output
     assert "NaN/Inf" in output
     assert magic(ip).last_run is result.result
 
@@ -65,7 +65,8 @@ def test_display_html_and_text(veto_run: tuple[Any, str]) -> None:
     run = veto_run[0].result
     page = run_html(run)
     assert len(page.encode()) < 20_000
-    for needle in ("<code>P</code>", "finite", "NaN/Inf", run.ghx_id, "qscores", "wave 2"):
+    ops = sum(1 for b in run.beams if b.stage == "symbolic")
+    for needle in ("<code>P</code>", "finite", "NaN/Inf", run.ghx_id, "qscores", f"symbolic {ops}"):
         assert needle in page
     text = run_text(run)
     assert "Q: vetoed by `finite`" in text and "P: field 8 float64, min -2, max 1.5" in text
@@ -246,3 +247,60 @@ def test_in_a_widget_frontend_the_hud_is_shown_before_the_cell_runs_and_follows_
     shown.clear()
     failed = ip.run_cell("%%codex -c livehud\nA = x +* 1\n")
     assert isinstance(failed.error_in_exec, CodexCellError) and shown and shown[0].comm is None  # closed
+
+
+@pytest.mark.parametrize(
+    ("cell", "name", "owner"),
+    [
+        ("print = 3", "print", "a Python builtin"),
+        ("@grid x:0..1:4\nu = x\n⟲ 2 { len = 1 }", "len", "a Python builtin"),
+        ("__builtins__ := 6", "__builtins__", "a Python special name"),
+        ("get_ipython = 1", "get_ipython", "one of IPython's own names"),
+        ("In = 2", "In", "one of IPython's own names"),
+        ("Out := 2", "Out", "one of IPython's own names"),
+        ("exit = 0", "exit", "one of IPython's own names"),
+        ("_i2 = 1", "_i2", "one of IPython's own names"),
+        ("_7 = 1", "_7", "one of IPython's own names"),
+    ],
+)
+def test_python_and_ipython_names_are_refused_before_the_cell_runs(
+    ip: InteractiveShell, cell: str, name: str, owner: str
+) -> None:
+    m = magic(ip)
+    before = len(m.lab.store.run_ids())
+    namespace = {k: v for k, v in ip.user_ns.items() if k not in ("_", "__", "___") and not k.startswith("_i")}
+    result = ip.run_cell(f"%%codex\nkeep = 1\n{cell}\n")
+    err = result.error_in_exec
+    assert isinstance(err, CodexCellError) and isinstance(err.error, CodexNameError)
+    assert f"`{name}` is {owner}" in str(err) and "rename it, e.g. `" in str(err)
+    assert err.line is not None and err.line >= 2
+    assert len(m.lab.store.run_ids()) == before  # nothing ran, nothing was stored
+    for key, value in namespace.items():
+        assert ip.user_ns.get(key) is value, key
+    assert ip.run_cell("print('still works')").error_in_exec is None
+
+
+def test_a_veto_removes_only_what_codex_bound(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy
+
+    ip.user_ns["np"] = numpy
+    assert ip.run_cell("%%codex\nnp = log(0.0)\n").error_in_exec is None
+    assert ip.user_ns["np"] is numpy  # the user's module survives the veto
+    assert "your own `np` is left as it was" in capsys.readouterr().out
+    assert ip.run_cell("%%codex\nV1 = 2\n").error_in_exec is None
+    assert ip.user_ns["V1"] == 2
+    assert ip.run_cell("%%codex\nV1 = log(0.0)\n").error_in_exec is None
+    assert "V1" not in ip.user_ns  # codex's own earlier value is taken back
+    assert "the value an earlier codex cell bound to it was removed" in capsys.readouterr().out
+    assert ip.run_cell("%%codex\nV2 = 3\n").error_in_exec is None
+    ip.run_cell("V2 = 'mine now'")
+    assert ip.run_cell("%%codex\nV2 = log(0.0)\n").error_in_exec is None
+    assert ip.user_ns["V2"] == "mine now"  # rebound by the user since: theirs now
+
+
+def test_a_bare_expression_leaves_ipythons_underscore_alone(ip: InteractiveShell) -> None:
+    result = ip.run_cell("%%codex\n2 + 3\n")
+    assert result.error_in_exec is None and result.result.values["_"] == 5
+    assert ip.user_ns["_"] is result.result  # IPython's `_` is the cell's result, as for any cell
+    ip.run_cell("41 + 1")
+    assert ip.user_ns["_"] == 42  # and IPython keeps updating it

@@ -1,4 +1,4 @@
-"""The committed tutorial notebooks: all nine present, each under 1 MB, no widget state, outputs kept, and the
+"""The committed tutorial notebooks: all ten present, each under 1 MB, no widget state, outputs kept, and the
 tour's HUD cells saved with their HTML summary (what GitHub and nbconvert show)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ NAMES = [
     "06_patterns_fusion_repair",
     "07_precision_profiling",
     "08_knowledge_graph_sparql",
+    "09_sweeps_dask",
 ]
 
 

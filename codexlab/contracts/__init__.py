@@ -7,6 +7,9 @@ from codexlab.contracts._types import BEAM_ID_PATTERN, EID_PATTERN
 from codexlab.contracts.beam import (
     CHAINED_FIELDS,
     HASH_PATTERN,
+    HASH_SCHEME,
+    HASH_SCHEMES,
+    LEGACY_CHAINED_FIELDS,
     STAGES,
     BeamEvent,
     ResultSummary,
@@ -30,6 +33,7 @@ from codexlab.contracts.collapse_trace import (
 from codexlab.contracts.dna_mutation import DnaMutation, MutationMetadata, MutationSide
 from codexlab.contracts.entanglement import EntanglementLink, EntanglementMap
 from codexlab.contracts.glyph_execution import CostDetail, GlyphExecution, GlyphExecutionPayload
+from codexlab.contracts.ids import check_container_id, eid_for, escape_part, run_of_eid, unescape_part
 from codexlab.contracts.qfc import QFC_PAYLOAD_KINDS, QfcPayloadKind, QfcUpdate
 from codexlab.contracts.registry import (
     load_payload,
@@ -60,6 +64,9 @@ __all__ = [
     "GlyphExecution",
     "GlyphExecutionPayload",
     "HASH_PATTERN",
+    "HASH_SCHEME",
+    "HASH_SCHEMES",
+    "LEGACY_CHAINED_FIELDS",
     "Hologram",
     "MutationMetadata",
     "MutationSide",
@@ -78,6 +85,9 @@ __all__ = [
     "beam_hash",
     "canonical_json",
     "chain_beams",
+    "check_container_id",
+    "eid_for",
+    "escape_part",
     "export_schemas",
     "load_payload",
     "load_trace_record",
@@ -87,9 +97,11 @@ __all__ = [
     "payload_kinds",
     "rating_for",
     "register_migration",
+    "run_of_eid",
     "schema_for",
     "schemas_are_current",
     "to_utc_iso",
+    "unescape_part",
     "utc_now_iso",
     "validate_payload",
     "verify_chain",

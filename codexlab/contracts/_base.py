@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -74,7 +74,7 @@ class ContractModel(BaseModel):
             )
         return value
 
-    def evolve(self, **changes: Any) -> ContractModel:
+    def evolve(self, **changes: Any) -> Self:
         """Return a validated copy with `changes` applied (the models are frozen)."""
         from codexlab.contracts.registry import validate_payload
 

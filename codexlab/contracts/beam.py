@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from codexlab.contracts._base import ContractModel, register_kind
 from codexlab.contracts._types import BEAM_ID_PATTERN, EID_PATTERN
+from codexlab.contracts.ids import escape_part
 from codexlab.contracts.registry import register_migration
 
 __all__ = [
@@ -21,6 +22,9 @@ __all__ = [
     "CHAINED_FIELDS",
     "EID_PATTERN",
     "HASH_PATTERN",
+    "HASH_SCHEME",
+    "HASH_SCHEMES",
+    "LEGACY_CHAINED_FIELDS",
     "ResultSummary",
     "STAGES",
     "Stage",
@@ -49,13 +53,15 @@ Stage = Literal[
     "kg",
     "cpu",
     "container",
+    "cached",
     "error",
 ]
 STAGES: tuple[str, ...] = get_args(Stage)
 
 HASH_PATTERN = r"^[0-9a-f]{64}$"
 
-CHAINED_FIELDS: tuple[str, ...] = (
+# The fields the first stores chained (hash scheme 1): the scores were attached later, outside the chain.
+LEGACY_CHAINED_FIELDS: tuple[str, ...] = (
     "v",
     "beam_id",
     "cell_id",
@@ -69,6 +75,15 @@ CHAINED_FIELDS: tuple[str, ...] = (
     "parents",
     "source",
 )
+
+# Hash scheme 2 (current): everything that decides a beam's approval is chained with its content, so a
+# changed verdict, qscore or drift breaks the beam's hash like an edited result does.
+CHAINED_FIELDS: tuple[str, ...] = (*LEGACY_CHAINED_FIELDS, "drift", "qscore", "verdict")
+
+#: Hash scheme number → the fields `beam_hash` covers. Stores verify beams written before scheme 2
+#: (see `codexlab.store`) with scheme 1.
+HASH_SCHEMES: dict[int, tuple[str, ...]] = {1: LEGACY_CHAINED_FIELDS, 2: CHAINED_FIELDS}
+HASH_SCHEME = 2
 
 
 class ResultSummary(TypedDict, total=False):
@@ -117,10 +132,14 @@ def _format_utc(moment: datetime) -> str:
 
 
 def new_beam_id(cell_id: str, stage: str, ts: datetime | str | None = None) -> str:
-    """A fresh beam id `beam_<cell>_<stage>_<ts>_<8 hex>`; the random suffix keeps ids unique."""
+    """A fresh beam id `beam_<cell>_<stage>_<ts>_<8 hex>`; the random suffix keeps ids unique.
+
+    The cell part is escaped (`escape_part`: spaces, `:`, `%` and unprintable characters percent-encoded),
+    so any printable cell id gives a valid beam id.
+    """
     moment = datetime.now(UTC) if ts is None else datetime.fromisoformat(to_utc_iso(ts))
     stamp = moment.strftime("%Y%m%dT%H%M%S%fZ")
-    return f"beam_{cell_id}_{stage}_{stamp}_{secrets.token_hex(4)}"
+    return f"beam_{escape_part(cell_id)}_{stage}_{stamp}_{secrets.token_hex(4)}"
 
 
 def canonical_json(obj: Any) -> str:
@@ -199,7 +218,7 @@ class BeamEvent(ContractModel):
 
     def with_chain(self, prev_hash: str | None) -> BeamEvent:
         """A copy linked into the run's hash chain: `prev_hash` set and `hash` computed."""
-        return self.evolve(prev_hash=prev_hash, hash=beam_hash(self, prev_hash))  # type: ignore[return-value]
+        return self.evolve(prev_hash=prev_hash, hash=beam_hash(self, prev_hash))
 
     @property
     def hash_ok(self) -> bool:
@@ -207,12 +226,19 @@ class BeamEvent(ContractModel):
         return self.hash is not None and self.hash == beam_hash(self, self.prev_hash)
 
 
-def beam_hash(beam: BeamEvent | Mapping[str, Any], prev_hash: str | None) -> str:
-    """SHA-256 hex of the canonical JSON of the chained fields plus `prev_hash`."""
+def beam_hash(beam: BeamEvent | Mapping[str, Any], prev_hash: str | None, *, scheme: int = HASH_SCHEME) -> str:
+    """SHA-256 hex of the canonical JSON of the chained fields plus `prev_hash`.
+
+    `scheme` picks the chained fields (`HASH_SCHEMES`): 2, the default, includes the scores; 1 is how
+    beams stored before scores were chained were hashed.
+    """
+    names = HASH_SCHEMES.get(scheme)
+    if names is None:
+        raise ValueError(f"`scheme` should be one of {sorted(HASH_SCHEMES)}, got `{scheme!r}`")
     if isinstance(beam, Mapping):
-        fields = {name: beam.get(name) for name in CHAINED_FIELDS}
+        fields = {name: beam.get(name) for name in names}
     else:
-        fields = {name: getattr(beam, name) for name in CHAINED_FIELDS}
+        fields = {name: getattr(beam, name) for name in names}
     fields["prev_hash"] = prev_hash
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
 

@@ -7,6 +7,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field, field_validator
 
 from codexlab.contracts._base import ContractModel, register_kind
+from codexlab.contracts.ids import CONTAINER_SOURCE_PATTERN, is_printable_id
 from codexlab.errors import did_you_mean
 
 __all__ = ["QFC_PAYLOAD_KINDS", "QfcPayloadKind", "QfcUpdate"]
@@ -36,8 +37,16 @@ class QfcUpdate(ContractModel):
     VERSION = 1
 
     type: Literal["qfc_update"] = "qfc_update"
-    source: str = Field(pattern=r"^container::\S+$", description="`container::<id>`")
+    source: str = Field(pattern=CONTAINER_SOURCE_PATTERN, description="`container::<id>`, any printable id")
     payload: dict[str, Any] = Field(json_schema_extra=_PAYLOAD_SCHEMA)
+
+    @field_validator("source")
+    @classmethod
+    def _source_is_printable(cls, value: str) -> str:
+        """The container id after `container::` is printable text (spaces allowed, no control characters)."""
+        if not is_printable_id(value.removeprefix("container::")):
+            raise ValueError(f"should be `container::` and a printable container id, got `{value!r}`")
+        return value
 
     @field_validator("payload")
     @classmethod

@@ -13,7 +13,7 @@ __all__ = ["RATING_FLOORS", "Rating", "SqiScore", "rating_for"]
 
 Rating = Literal["exceptional", "strong", "moderate", "weak", "poor"]
 RATINGS: tuple[str, ...] = get_args(Rating)
-RATING_FLOORS: tuple[tuple[float, str], ...] = (
+RATING_FLOORS: tuple[tuple[float, Rating], ...] = (
     (0.85, "exceptional"),
     (0.65, "strong"),
     (0.45, "moderate"),
@@ -22,7 +22,7 @@ RATING_FLOORS: tuple[tuple[float, str], ...] = (
 )
 
 
-def rating_for(qscore: float) -> str:
+def rating_for(qscore: float) -> Rating:
     """The rating of a qscore: >=.85 exceptional, >=.65 strong, >=.45 moderate, >=.25 weak, else poor."""
     for floor, name in RATING_FLOORS:
         if qscore >= floor:

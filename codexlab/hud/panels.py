@@ -101,11 +101,17 @@ class Panels:
         self.costs: list[dict[str, Any]] = []
         self.precision: dict[str, Any] = {}
         self.mutations: list[dict[str, Any]] = []
+        #: Pictures of the run's fields (`codexlab.qwave.pictures.value_pictures`), when the HUD was given
+        #: the `Run` itself; QFC payloads carry no field values.
+        self.fields: list[dict[str, Any]] = []
+        self.fields_left = 0
         self.history: dict[str, dict[str, Any]] = {}
         #: True while the run is executing (only live timeline envelopes seen so far).
         self.live = False
         #: The running loop's `{label, done, total, fused}`, or None.
         self.progress: dict[str, Any] | None = None
+        #: The last sheet run (`scope: sheet`) and the container's stale cells (`scope: container`).
+        self.sheet: dict[str, Any] = {}
 
     # ------------------------------------------------------------------------------------- folding
 
@@ -136,6 +142,7 @@ class Panels:
         self.timeline, self.vetoes, self.costs, self.entanglement = [], [], [], []
         self.lineage = {"nodes": [], "edges": [], "dropped": 0}
         self.precision = {}
+        self.fields, self.fields_left = [], 0
         self.live, self.progress = False, None
 
     def _run_row(self) -> dict[str, Any]:
@@ -157,6 +164,9 @@ class Panels:
         self._run_row()["cell_id"] = self.cell_id
 
     def _on_qpu_sheet_metrics(self, p: Mapping[str, Any]) -> None:
+        if p.get("scope") in ("sheet", "container"):
+            self.sheet = _sheet_panel(p, self.sheet)
+            return
         row = self._run_row()
         row.update(
             beams=int(p.get("beams") or 0),
@@ -208,30 +218,48 @@ class Panels:
 
     @staticmethod
     def _costs(beams: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Per opcode: beams with a measured duration, total and mean ms, and the mean predicted ms when
-        the payload carries `predicted_ms`."""
+        """Per opcode, means per beam: measured ms (`mean_ms`), XLA compile ms inside it (`compile_ms`),
+        the rest (`run_ms`, the steady-state time), the predicted ms and predicted ÷ run (`pred_ratio`).
+
+        `compile_ms` comes from each beam's result; when any timed beam of the op lacks it, the op's
+        compile time is unknown (None, not 0) and `run_ms` is the mean over the beams that have it.
+        """
         by_op: dict[str, dict[str, Any]] = {}
         for b in beams:
             ms = _num(b.get("duration_ms"))
             if ms is None:
                 continue
-            op = by_op.setdefault(_text(b.get("token"), 40), {"n": 0, "total": 0.0, "pn": 0, "pred": 0.0})
-            op["n"] += 1
-            op["total"] += ms
+            s = by_op.setdefault(
+                _text(b.get("token"), 40),
+                {"n": 0, "total": 0.0, "cn": 0, "compile": 0.0, "run": 0.0, "pn": 0, "pred": 0.0},
+            )
+            s["n"] += 1
+            s["total"] += ms
+            compile_ms = _num(b.get("compile_ms"))
+            if compile_ms is not None:
+                s["cn"] += 1
+                s["compile"] += compile_ms
+                s["run"] += max(ms - compile_ms, 0.0)
             predicted = _num(b.get("predicted_ms"))
             if predicted is not None:
-                op["pn"] += 1
-                op["pred"] += predicted
-        rows = [
-            {
-                "op": name,
-                "count": s["n"],
-                "total_ms": round(s["total"], 6),
-                "mean_ms": round(s["total"] / s["n"], 6),
-                "predicted_ms": round(s["pred"] / s["pn"], 6) if s["pn"] else None,
-            }
-            for name, s in by_op.items()
-        ]
+                s["pn"] += 1
+                s["pred"] += predicted
+        rows = []
+        for name, s in by_op.items():
+            run_ms = s["run"] / s["cn"] if s["cn"] else None
+            predicted_ms = s["pred"] / s["pn"] if s["pn"] else None
+            rows.append(
+                {
+                    "op": name,
+                    "count": s["n"],
+                    "total_ms": round(s["total"], 6),
+                    "mean_ms": round(s["total"] / s["n"], 6),
+                    "compile_ms": round(s["compile"] / s["cn"], 6) if s["cn"] == s["n"] else None,
+                    "run_ms": None if run_ms is None else round(run_ms, 6),
+                    "predicted_ms": None if predicted_ms is None else round(predicted_ms, 6),
+                    "pred_ratio": _num(predicted_ms / run_ms) if predicted_ms is not None and run_ms else None,
+                }
+            )
         rows.sort(key=lambda r: -r["total_ms"])
         return rows[:MAX_ROWS]
 
@@ -296,9 +324,51 @@ class Panels:
             "mutations": self.mutations,
             "costs": self.costs,
             "precision": self.precision,
+            "fields": self.fields,
+            "fields_left": self.fields_left,
             "live": self.live,
             "progress": self.progress,
+            "sheet": self.sheet,
         }
+
+
+def _sheet_panel(p: Mapping[str, Any], previous: Mapping[str, Any]) -> dict[str, Any]:
+    """The sheet panel: a sheet run's cells and timings, or a container's cells with the stale ones marked.
+
+    `cells` rows: `cell_id`, `status` (ran, cached, failed, not run; or current, stale), `ms`,
+    `start_ms`, `end_ms`, `reads`, `writes`, `changed` (the names that made a cell stale). A container
+    update keeps the last sheet run's metrics beside its rows."""
+    rows = [
+        {
+            "cell_id": _text(r.get("cell_id"), 80),
+            "status": _text(r.get("status"), 16),
+            "ms": _num(r.get("ms")),
+            "start_ms": _num(r.get("start_ms")),
+            "end_ms": _num(r.get("end_ms")),
+            "reads": [_text(n, 40) for n in list(r.get("reads") or [])[:20]],
+            "writes": [_text(n, 40) for n in list(r.get("writes") or [])[:20]],
+            "changed": [_text(n, 40) for n in list(r.get("changed") or [])[:20]],
+        }
+        for r in list(p.get("rows") or [])[-MAX_ROWS:]
+    ]
+    if p.get("scope") == "container":
+        return {
+            **previous,
+            "container_cells": rows,
+            "stale": [_text(c, 80) for c in list(p.get("stale") or [])[:MAX_ROWS]],
+        }
+    return {
+        **{k: v for k, v in previous.items() if k in ("container_cells", "stale")},
+        "sheet_run_id": _text(p.get("sheet_run_id")),
+        "name": _text(p.get("sheet")),
+        "cells": rows,
+        "jobs": int(p.get("jobs") or 1),
+        "wall_ms": _num(p.get("wall_ms")),
+        "cells_ms": _num(p.get("cells_ms")),
+        "speedup": _num(p.get("speedup")),
+        "critical_path": [_text(c, 80) for c in list(p.get("critical_path") or [])[:MAX_ROWS]],
+        "critical_path_ms": _num(p.get("critical_path_ms")),
+    }
 
 
 def panels_from_updates(updates: Iterable[Any], container: str | None = None) -> dict[str, Any]:
@@ -314,6 +384,8 @@ def _cell(value: Any) -> str:
         return "–"
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, list):
+        return html.escape(", ".join(map(str, value)))
     return html.escape(str(value))
 
 
@@ -325,6 +397,17 @@ def _table(title: str, columns: list[str], rows: list[dict[str, Any]], limit: in
     more = f"<div class='cx-hud-dim'>… {len(rows) - limit} earlier rows</div>" if len(rows) > limit else ""
     summary = f"<summary>{html.escape(title)}</summary>"
     return f"<details open>{summary}<table><tr>{head}</tr>{body}</table>{more}</details>"
+
+
+def _pictures(data: Mapping[str, Any]) -> str:
+    fields = data.get("fields") or []
+    if not fields:
+        return ""
+    from ..qwave.pictures import pictures_html
+
+    count = sum(len(g["pictures"]) for g in fields)
+    body = pictures_html(list(fields), int(data.get("fields_left") or 0))
+    return f"<details open><summary>Fields ({count})</summary>{body}</details>"
 
 
 def panels_html(data: Mapping[str, Any]) -> str:
@@ -341,6 +424,7 @@ def panels_html(data: Mapping[str, Any]) -> str:
         f"<div><b>codexlab HUD</b> · run <code>{html.escape(data.get('run_id') or '–')}</code> · container "
         f"<code>{html.escape(data.get('container') or 'any')}</code> · {len(data.get('timeline', []))} beams"
         f" ({stage_text}) · lineage {len(lineage.get('nodes', []))} nodes, {len(lineage.get('edges', []))} edges</div>",
+        _pictures(data),
         _table(
             "SQI / drift per run",
             ["run_id", "beams", "vetoes", "qscore_mean", "qscore_min", "drift_max"],
@@ -348,7 +432,14 @@ def panels_html(data: Mapping[str, Any]) -> str:
         ),
         _table("SoulLaw vetoes", ["name", "law", "reason"], data.get("vetoes", [])),
         _table("Beam timeline", ["stage", "token", "ms", "q", "verdict"], data.get("timeline", [])),
-        _table("Cost per opcode", ["op", "count", "total_ms", "mean_ms", "predicted_ms"], data.get("costs", [])),
+        _table(
+            "Cost per opcode (ms per beam; compile apart from run)",
+            ["op", "count", "mean_ms", "compile_ms", "run_ms", "predicted_ms", "pred_ratio", "total_ms"],
+            [
+                {**c, "compile_ms": "unknown" if c.get("compile_ms") is None else c["compile_ms"]}
+                for c in data.get("costs", [])
+            ],
+        ),
         _table(
             "DNA mutations", ["mutation_id", "reason", "original", "mutated", "accepted"], data.get("mutations", [])
         ),
@@ -356,6 +447,12 @@ def panels_html(data: Mapping[str, Any]) -> str:
             "Entanglement",
             ["eid", "members"],
             [{"eid": e["eid"], "members": ", ".join(e["members"])} for e in data.get("entanglement", [])],
+        ),
+        _table("Sheet cells", ["cell_id", "status", "ms", "writes"], (data.get("sheet") or {}).get("cells", [])),
+        _table(
+            "Stale cells",
+            ["cell_id", "changed"],
+            [r for r in (data.get("sheet") or {}).get("container_cells", []) if r.get("status") == "stale"],
         ),
         _table(
             "Precision profile",

@@ -2,7 +2,8 @@
 
 Synced state stays small: `steps` (one compact dict per beam) and `fields` (one downsampled, uint8-quantized
 heatmap per distinct vault snapshot, at most `MAX_SIDE`×`MAX_SIDE` cells, stored as a flat list of ints with the
-min/max needed to dequantize). `step` is the current step and `playing` runs a timer in the frontend.
+min/max needed to dequantize, in image order: the field's first dim left → right, its second bottom → top).
+`step` is the current step and `playing` runs a timer in the frontend.
 Without a widget frontend, `_repr_html_` lists the steps as a static HTML table.
 """
 
@@ -17,7 +18,9 @@ import anywidget
 import numpy as np
 import traitlets
 
-__all__ = ["MAX_SIDE", "ReplayWidget", "downsample", "field_heatmap", "quantize", "replay_html", "replay_state"]
+from ..qwave.pictures import downsample
+
+__all__ = ["MAX_SIDE", "ReplayWidget", "field_heatmap", "quantize", "replay_html", "replay_state"]
 
 _STATIC = Path(__file__).parent / "static"
 
@@ -25,27 +28,6 @@ _STATIC = Path(__file__).parent / "static"
 MAX_SIDE = 64
 #: Quantization levels above the minimum (uint8); non-finite cells are sent as -1.
 LEVELS = 255
-
-
-def downsample(values: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
-    """Block-average a 1-D or 2-D real array to at most `max_side` cells per axis.
-
-    Along an axis of length n the block is f = ceil(n / max_side) cells (the last block may be shorter);
-    non-finite cells are left out of their block's mean, and a block with no finite cell is NaN.
-    """
-    a = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(a)
-    total = np.where(finite, a, 0.0)
-    count = finite.astype(np.float64)
-    for axis, n in enumerate(a.shape):
-        f = max(1, math.ceil(n / max_side))
-        if f == 1:
-            continue
-        starts = np.arange(0, n, f)
-        total = np.add.reduceat(total, starts, axis=axis)
-        count = np.add.reduceat(count, starts, axis=axis)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def quantize(values: np.ndarray) -> tuple[list[int], float | None, float | None]:
@@ -83,11 +65,21 @@ def _magnitude(data: Any) -> tuple[np.ndarray, list[str], bool]:
 
 
 def field_heatmap(data: Any, max_side: int = MAX_SIDE) -> dict[str, Any] | None:
-    """The compact heatmap (2-D) or line (1-D) of a field, or None for a scalar or an empty field."""
+    """The compact heatmap (2-D) or line (1-D) of a field, or None for a scalar or an empty field.
+
+    A heatmap's `data` is row-major in image order: `shape` = [rows, cols], the first row at the top (the
+    highest coordinate of the second dim), columns along the first dim (`dims` = [horizontal, vertical]).
+    """
     values, dims, reduced = _magnitude(data)
     if values.ndim not in (1, 2) or values.size == 0:
         return None
     small = downsample(values, max_side)
+    if small.ndim == 2:
+        small = small.T
+        if _increasing(data, dims[1]):
+            small = small[::-1]
+        if not _increasing(data, dims[0]):
+            small = small[:, ::-1]
     codes, lo, hi = quantize(small)
     return {
         "kind": "heatmap" if small.ndim == 2 else "line",
@@ -99,6 +91,15 @@ def field_heatmap(data: Any, max_side: int = MAX_SIDE) -> dict[str, Any] | None:
         "max": hi,
         "data": codes,
     }
+
+
+def _increasing(data: Any, dim: str) -> bool:
+    """Whether `dim`'s coordinate grows with its index (True without a numeric coordinate)."""
+    coords = getattr(data, "coords", {})
+    if dim not in coords:
+        return True
+    c = np.asarray(coords[dim].values)
+    return c.size < 2 or not np.issubdtype(c.dtype, np.number) or bool(c[-1] >= c[0])
 
 
 def _float(v: Any) -> float | None:
@@ -189,7 +190,7 @@ class ReplayWidget(anywidget.AnyWidget):
     _css = _STATIC / "hud.css"
     view = traitlets.Unicode("replay").tag(sync=True)
     ref = traitlets.Unicode("").tag(sync=True)
-    steps = traitlets.List().tag(sync=True)
+    steps: traitlets.List[Any] = traitlets.List().tag(sync=True)
     fields = traitlets.Dict().tag(sync=True)
     step = traitlets.Int(0).tag(sync=True)
     playing = traitlets.Bool(False).tag(sync=True)
@@ -253,12 +254,10 @@ class ReplayWidget(anywidget.AnyWidget):
     def _repr_html_(self) -> str:
         return replay_html(self.ref, self.steps, self.step, self.fields)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[Any, Any], dict[Any, Any]] | None:
         """The widget view plus the static HTML step list and a stable text/plain."""
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        if isinstance(bundle, tuple):
-            bundle = bundle[0]
-        return {**bundle, "text/html": self._repr_html_(), "text/plain": repr(self)}
+        data, meta = super()._repr_mimebundle_(**kwargs) or ({}, {})
+        return {**data, "text/html": self._repr_html_(), "text/plain": repr(self)}, meta
 
 
 _COLUMNS = ("#", "stage", "token", "beam_id", "timestamp", "eid", "entangled", "qscore", "verdict", "field")

@@ -1,6 +1,6 @@
-"""`Hud`: one anywidget with internal panels (timeline, lineage DAG, entanglement, SQI/drift, vetoes,
-mutations, cost per opcode, precision heatmap, replay of the clicked beam), fed by a run's QFC payloads or
-live from the Lab's bus (executed beams and loop progress while a cell runs)."""
+"""`Hud`: one anywidget with internal panels (timeline, field pictures, lineage DAG, entanglement, SQI/drift,
+vetoes, mutations, cost per opcode, precision heatmap, replay of the clicked beam), fed by a run's QFC
+payloads or live from the Lab's bus (executed beams and loop progress while a cell runs)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..qwave.pictures import value_pictures
 from .panels import Panels, mutation_rows, panels_html
 from .replay import replay_state
 
@@ -59,15 +60,20 @@ class Hud(anywidget.AnyWidget):
     # ------------------------------------------------------------------------------------- feeding
 
     def update(self, run: Any) -> Hud:
-        """Show a run: read its stored QFC payloads (`lab.qfc(run.qfc_id)`) and the container's mutations."""
+        """Show a run: read its stored QFC payloads (`lab.qfc(run.qfc_id)`) and the container's mutations;
+        given the `Run` itself (not its QFC id), also a picture of each field it bound."""
         qfc_id = run if isinstance(run, str) else run.qfc_id
         if not qfc_id:
             raise ValueError("This run has no QFC payloads (`run.qfc_id` is None); pass a committed Lab run.")
         updates = self._lab.qfc(qfc_id)
+        pictures = None if isinstance(run, str) else value_pictures(run.values)
         with self._lock:
             for update in updates:
                 self._state.apply(update)
+            if pictures is not None:
+                self._state.fields, self._state.fields_left = pictures
             self._refresh_mutations(updates[0].container_id if updates else None)
+            self._refresh_stale(updates[0].container_id if updates else None)
             self.panels = self._state.to_dict()
         return self
 
@@ -99,7 +105,9 @@ class Hud(anywidget.AnyWidget):
                 self._refresh_mutations(cid)
             elif self._state.apply(event):
                 if (event.get("payload") or {}).get("kind") == "qpu_cell_update":
-                    self._refresh_mutations(str(event.get("source", "")).removeprefix("container::"))
+                    cid = str(event.get("source", "")).removeprefix("container::")
+                    self._refresh_mutations(cid)
+                    self._refresh_stale(cid)
             else:
                 return
             self.panels = self._state.to_dict()
@@ -108,6 +116,13 @@ class Hud(anywidget.AnyWidget):
         cid = self._container or container
         if cid:
             self._state.mutations = mutation_rows(self._lab.mutations(cid))
+
+    def _refresh_stale(self, container: str | None) -> None:
+        """The container's cells with the stale ones marked (the sheet panel), from the Lab's cell watch."""
+        cid = self._container or container
+        if cid:
+            payload = self._lab.cell_watch.panel(cid, self._lab.memory(cid))
+            self._state.apply({"type": "qfc_update", "source": f"container::{cid}", "payload": payload})
 
     # ------------------------------------------------------------------------------------- replay
 
@@ -133,9 +148,7 @@ class Hud(anywidget.AnyWidget):
     def _repr_html_(self) -> str:
         return panels_html(self.panels)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[Any, Any], dict[Any, Any]] | None:
         """The widget view plus an HTML summary and a stable text/plain (frontends pick what they show)."""
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        if isinstance(bundle, tuple):
-            bundle = bundle[0]
-        return {**bundle, "text/html": panels_html(self.panels), "text/plain": repr(self)}
+        data, meta = super()._repr_mimebundle_(**kwargs) or ({}, {})
+        return {**data, "text/html": panels_html(self.panels), "text/plain": repr(self)}, meta

@@ -17,7 +17,7 @@ from pyoxigraph import Store
 
 from codexlab.errors import StoreError
 
-__all__ = ["Handle", "acquire", "release"]
+__all__ = ["Handle", "acquire", "release", "unusable"]
 
 Stamp = tuple[tuple[str, int, int], ...]
 
@@ -36,16 +36,29 @@ def _is_lock_error(err: OSError) -> bool:
     return "lock" in str(err).lower()
 
 
+def unusable(path: Path, err: BaseException, doing: str = "be opened") -> StoreError:
+    """The error for a graph RocksDB cannot use (corrupt files, a half-deleted folder): it names the fix.
+
+    The graph is derived from the beam store, so rebuilding it loses nothing.
+    """
+    home = path.parent
+    reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return StoreError(
+        f"The knowledge graph at `{path}` cannot {doing} ({reason}); rebuild it from the beam store with "
+        f"`codexlab kg rebuild --home {home}` (every beam is in the store; the graph is derived from it)."
+    )
+
+
 def _open_read_only(path: Path) -> Store:
-    """A read-only Oxigraph instance, or a StoreError that names the path."""
+    """A read-only Oxigraph instance, or a StoreError that names the path (and the fix)."""
     if not (path / "CURRENT").is_file():
         raise StoreError(
             f"There is no knowledge graph at `{path}`; run a scroll first (a `Lab` creates it) or pass the right home."
         )
     try:
         return Store.read_only(str(path))
-    except OSError as err:
-        raise StoreError(f"The knowledge graph at `{path}` could not be opened read-only: {err}.") from err
+    except (OSError, RuntimeError) as err:  # RocksDB reports corruption as RuntimeError
+        raise unusable(path, err, "be opened read-only") from err
 
 
 def _open_writer(path: Path) -> Store | None:
@@ -59,6 +72,8 @@ def _open_writer(path: Path) -> Store | None:
         raise StoreError(
             f"The knowledge graph at `{path}` could not be opened: {err}; check the path and its permissions."
         ) from err
+    except RuntimeError as err:  # RocksDB reports corruption as RuntimeError
+        raise unusable(path, err) from err
 
 
 @dataclass

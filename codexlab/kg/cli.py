@@ -6,6 +6,7 @@ import os
 from datetime import datetime
 from typing import Any
 
+from codexlab.kg.sandbox import DEFAULT_TIME_LIMIT_S
 from codexlab.kg.store import KnowledgeGraph, kg_path
 from codexlab.kg.vocab import compact
 
@@ -42,15 +43,18 @@ def format_table(rows: list[dict[str, Any]], names: list[str] | None = None) -> 
     return "\n".join(lines)
 
 
-def kg_query_cli(home: str | os.PathLike[str] | None, sparql: str) -> str:
+def kg_query_cli(
+    home: str | os.PathLike[str] | None, sparql: str, timeout_s: float | None = DEFAULT_TIME_LIMIT_S
+) -> str:
     """Run SPARQL on a home's knowledge graph (read-only, so a running `Lab` keeps its lock); a table.
 
-    ASK prints `true` or `false`. Raises StoreError when the home has no knowledge graph and
-    CodexSyntaxError when the query does not parse.
+    ASK prints `true` or `false`. Raises StoreError when the home has no knowledge graph,
+    CodexSyntaxError when the query does not parse or uses `SERVICE`, and ResourceError when it runs
+    past `timeout_s`.
     """
     kg = KnowledgeGraph(kg_path(home), read_only=True)
     try:
-        result = kg._query_rows(sparql)
+        result = kg._query_rows(sparql, timeout_s)
     finally:
         kg.close()
     if isinstance(result, bool):

@@ -26,7 +26,7 @@ from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from codexlab import __version__
+from codexlab._version import __version__
 from codexlab.contracts import BeamEvent, DnaMutation, SqiScore, canonical_json, load_payload, rating_for
 from codexlab.kg.vocab import (
     CX,

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from pyoxigraph import Quad, QueryBoolean, QueryTriples, RdfFormat, Store, serialize
 
-from codexlab.errors import CodexValueError, StoreError, did_you_mean
+from codexlab.errors import CodexSyntaxError, CodexValueError, StoreError, did_you_mean
 from codexlab.kg import _handles, mapping
 from codexlab.kg.results import rows_frame, sparql_syntax_error, to_python
-from codexlab.kg.vocab import PREFIXES, id_of, value_iri
+from codexlab.kg.sandbox import DEFAULT_TIME_LIMIT_S, decode_result, refuse_remote, run_limited
+from codexlab.kg.vocab import MUTATIONS_GRAPH, PREFIXES, id_of, value_iri
 
 if TYPE_CHECKING:
     import polars as pl
@@ -179,6 +180,8 @@ class KnowledgeGraph:
                     f"Writing {len(batch)} quads to the knowledge graph at `{self.path}` failed: {err}; "
                     "check the disk and retry the batch."
                 ) from err
+            except RuntimeError as err:  # RocksDB reports corruption as RuntimeError
+                raise _handles.unusable(self.path, err, "be written") from err
         return len(batch)
 
     def write_beams(
@@ -200,6 +203,22 @@ class KnowledgeGraph:
         if rest:
             quads += self._placed_score_quads(rest)
         return self.write_quads(quads)
+
+    def clear(self) -> None:
+        """Remove every quad (`rebuild` then writes the graph again from the beam store)."""
+        store = self._writable_store()
+        with self._handle.lock:
+            try:
+                store.clear()
+            except (OSError, RuntimeError) as err:
+                raise _handles.unusable(self.path, err, "be cleared") from err
+
+    def mutation_ids(self) -> set[str]:
+        """The ids of the DNA mutations in the graph."""
+        result = self._execute(f"SELECT ?m WHERE {{ GRAPH <{MUTATIONS_GRAPH.value}> {{ ?m a prov:Activity }} }}")
+        assert not isinstance(result, bool)
+        found = (id_of(row[0].value, "mutation") for row in result[1])
+        return {m for m in found if m is not None}
 
     def write_mutation(self, mutation: mapping.MutationLike) -> int:
         """Write one DNA mutation (contract 5) into the mutations graph; returns the quads written."""
@@ -248,32 +267,53 @@ class KnowledgeGraph:
 
     # ---------------------------------------------------------------------------------------- queries
 
-    def query(self, sparql: str, *, frame: bool = False) -> list[dict[str, Any]] | bool | pl.DataFrame:
-        """Run SPARQL over the union of the named graphs.
+    def query(
+        self, sparql: str, *, frame: bool = False, timeout_s: float | None = DEFAULT_TIME_LIMIT_S
+    ) -> list[dict[str, Any]] | bool | pl.DataFrame:
+        """Run SPARQL over the union of the named graphs, within a time limit.
 
         The prefixes `prov dqv cx xsd rdf rdfs` (and `beam value run eid mutation agent` for codexlab
-        resources) are predeclared; a query's own `PREFIX` wins. Returns, for SELECT, a list of dicts of
+        resources) are predeclared; a query's own `PREFIX` wins. `SERVICE` (a call to another endpoint)
+        is refused. With `timeout_s` (default 30 s) the query runs in a child process that is stopped at
+        the limit; `timeout_s=None` runs it here, without a limit. Returns, for SELECT, a list of dicts of
         Python values (IRIs as `str`, typed literals as int/float/bool/datetime/str, unbound as None) or
         a polars DataFrame with `frame=True`; for ASK a bool (also with `frame=True`); for
         CONSTRUCT/DESCRIBE rows of `subject`, `predicate`, `object`.
 
         Raises:
-            CodexSyntaxError: the query does not parse (line and column from Oxigraph).
+            CodexSyntaxError: the query does not parse (line and column from Oxigraph), or uses `SERVICE`.
+            ResourceError: the query ran past `timeout_s`.
             StoreError: the store could not be read.
         """
-        result = self._query_rows(sparql)
+        result = self._query_rows(sparql, timeout_s)
         if isinstance(result, bool):
             return result
         names, rows = result
         return rows_frame(names, rows) if frame else rows
 
-    def _query_rows(self, sparql: str) -> bool | tuple[list[str], list[dict[str, Any]]]:
+    def _query_rows(
+        self, sparql: str, timeout_s: float | None = DEFAULT_TIME_LIMIT_S
+    ) -> bool | tuple[list[str], list[dict[str, Any]]]:
         """ASK as a bool, else the column names and the rows as dicts of Python values."""
-        result = self._execute(sparql)
+        refuse_remote(sparql)
+        if timeout_s is not None and not (isinstance(timeout_s, int | float) and timeout_s > 0):
+            raise CodexValueError(f"`timeout_s` should be a number of seconds > 0 or None, got `{timeout_s!r}`.")
+        result = self._execute(sparql) if timeout_s is None else self._execute_limited(sparql, float(timeout_s))
         if isinstance(result, bool):
             return result
         names, rows = result
         return names, [dict(zip(names, map(to_python, row), strict=True)) for row in rows]
+
+    def _execute_limited(self, sparql: str, timeout_s: float) -> bool | Rows:
+        """`_execute` in a child process that is killed at `timeout_s` (see `codexlab.kg.sandbox`)."""
+        self._store()  # the graph exists and opens here (clean errors), and a read-only view is current
+        try:
+            data = run_limited(self.path, sparql, PREFIXES, timeout_s)
+        except SyntaxError as err:
+            if isinstance(err, CodexSyntaxError):
+                raise
+            raise sparql_syntax_error(sparql, err) from None
+        return decode_result(data)
 
     def _execute(self, sparql: str) -> bool | Rows:
         """Run and read the whole result over the union of graphs; a failed read on a read-only view is
@@ -294,6 +334,8 @@ class KnowledgeGraph:
                     self._handle.reopen()
                     continue
                 raise StoreError(f"The knowledge graph at `{self.path}` could not be read: {err}.") from err
+            except RuntimeError as err:  # RocksDB reports corruption as RuntimeError
+                raise _handles.unusable(self.path, err, "be read") from err
         raise AssertionError("unreachable")
 
     def graphs(self) -> list[str]:

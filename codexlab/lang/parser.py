@@ -1,9 +1,10 @@
 """`parse` and `parse_expr`: CodexLang text → Codex AST (plan name `codexlang_parser`).
 
 The grammar lives in `codexlang.lark` beside this file and is compiled once per process (LALR(1),
-contextual lexer). The AST builder runs inside the parser, so no parse tree is built and no recursion
-happens while parsing; a nesting guard then keeps every tree shallow enough for the recursive stages
-after it (printer, Photon, SymPy).
+contextual lexer); its LALR tables are cached on disk (`codexlab.caches`, keyed by the grammar's hash),
+so a new process loads them instead of analysing the grammar again. The AST builder runs inside the
+parser, so no parse tree is built and no recursion happens while parsing; a nesting guard then keeps
+every tree shallow enough for the recursive stages after it (printer, Photon, SymPy).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import cast
 from lark import Lark
 from lark.exceptions import UnexpectedInput
 
+from .._version import __version__
+from ..caches import cache_dir
 from ..errors import CodexSyntaxError, CodexTypeError
 from . import ast
 from ._lexer import CodexLexer
@@ -33,6 +36,11 @@ _BRACES = re.compile(r"[{}]")
 @lru_cache(maxsize=1)
 def codexlang_parser() -> Lark:
     """The compiled grammar with the AST builder embedded (built on first use, then cached)."""
+    folder = cache_dir("lark")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable cache: Lark builds the tables (and fails to save them) quietly
+        pass
     return Lark.open(
         "codexlang.lark",
         rel_to=__file__,
@@ -40,6 +48,8 @@ def codexlang_parser() -> Lark:
         lexer=CodexLexer,
         transformer=AstBuilder(),
         maybe_placeholders=False,
+        # Lark checks the file's grammar hash (grammar, options, Lark and Python versions) before use.
+        cache=str(folder / f"codexlang-{__version__}.lark"),
     )
 
 

@@ -36,7 +36,7 @@ def duration_ms(beam: Any) -> float:
 
 def op_beams(beams: Iterable[Any]) -> list[Any]:
     """The approved op beams (stage wave/symbolic, verdict pass/warn), in the given order, ids unique."""
-    seen: set[str] = set()
+    seen: set[Any] = set()
     out: list[Any] = []
     for b in beams:
         if type(b) is dict:  # a store row or index row: skip `field`'s checks on the common path

@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from codexlab.lang import parse_expr
+from codexlab.ops import find_spec, iter_specs
 from codexlab.patterns._beams import field as beam_field
 from codexlab.patterns._beams import op_chains
 from codexlab.photon.adapter import codex_to_photon_ast
@@ -32,7 +33,7 @@ from codexlab.qwave import kernels as K
 from codexlab.qwave.bridge import compile_program
 from codexlab.qwave.fields import make_field
 from codexlab.qwave.grid import Grid
-from codexlab.qwave.qglyph import COMPARISONS, FUSABLE_CALLS, QGlyphProgram, QInput, QInstr, Ref, to_qglyph
+from codexlab.qwave.qglyph import QGlyphProgram, QInput, QInstr, Ref, to_qglyph
 
 __all__ = [
     "BINARY_OPS",
@@ -41,14 +42,21 @@ __all__ = [
     "UNARY_OPS",
     "chain_supports",
     "measure_speedup",
+    "traffic_gain",
     "recombine_from_beams",
     "run_op_by_op",
 ]
 
-UNARY_OPS: frozenset[str] = (
-    frozenset({"∇", "∇·", "∇×", "Δ", "□", "d/dt", "∂x", "∂y", "∂z", "∂t", "neg", "norm", "density"}) | FUSABLE_CALLS
-)
-BINARY_OPS: frozenset[str] = frozenset({"+", "-", "*", "/", "^", "•", "×", "⊗"}) | COMPARISONS
+
+def _chainable(arity: int) -> frozenset[str]:
+    """Ops of a fixed arity whose spec is fusable and has an array rule."""
+    return frozenset(
+        s.key for s in iter_specs() if s.arity == (arity, arity) and s.fusable is not False and s.array is not None
+    )
+
+
+UNARY_OPS: frozenset[str] = _chainable(1)
+BINARY_OPS: frozenset[str] = _chainable(2)
 #: Tokens a fusion chain may hold (fusable ops with a fixed arity).
 CHAINABLE: frozenset[str] = UNARY_OPS | BINARY_OPS
 _SELF_PRODUCTS = frozenset({"•", "×", "⊗"})
@@ -59,7 +67,9 @@ Step = tuple[str, str]  # (token, slot): slot "-" for the first op, else "0", "1
 
 @dataclass(frozen=True)
 class FusionGlyph:
-    """A named fused glyph: Photon template over placeholder inputs, its QGlyph program, measured speedup."""
+    """A named fused glyph: Photon template over placeholder inputs, its QGlyph program, the memory traffic
+    it saves (`traffic_gain`, a static fact from the op specs, which decides whether a Lab keeps it) and
+    its measured speedup (a report)."""
 
     name: str
     template: PNode
@@ -71,6 +81,7 @@ class FusionGlyph:
     chain: tuple[str, ...] = ()
     input_kinds: Mapping[str, str] = field(default_factory=dict)
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    traffic_gain: float = 1.0
 
     @property
     def text(self) -> str:
@@ -294,6 +305,16 @@ def run_op_by_op(program: QGlyphProgram, grid: Grid, inputs: Mapping[str, Any], 
     return get(ref)
 
 
+def traffic_gain(program: QGlyphProgram) -> float:
+    """Bytes per grid point that op-by-op dispatch moves (each op reads its operands and writes its result:
+    the specs' `bytes`) over what the fused kernel moves (each input read once, each output written once,
+    8 bytes a value). A pure function of the program, so keeping a glyph never depends on a timing."""
+    keys = (dict(ins.attrs).get("fn", ins.op) if ins.op == "call" else ins.op for ins in program.instructions)
+    op_by_op = sum(spec.bytes for key in keys if (spec := find_spec(str(key))) is not None)
+    fused = 8.0 * (len(program.inputs) + len(program.outputs))
+    return op_by_op / fused if fused else 1.0
+
+
 def _median_ms(fn: Callable[[], Any], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -389,5 +410,6 @@ def recombine_from_beams(
             chain=tuple(t for t, _ in steps),
             input_kinds=kinds,
             timings_ms=timings,
+            traffic_gain=traffic_gain(program) if program.fusable else 0.0,
         )
     ]

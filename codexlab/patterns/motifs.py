@@ -72,7 +72,7 @@ def op_ngrams(beams: Iterable[Any], n: int | Sequence[int] = (2, 3)) -> pl.DataF
     produced: dict[int, list[dict[str, Any]]] = {}
     # chains[i]: the paths (tuples of positions) of the current length ending at op beam i, in the order
     # the recursive walk (parents in order, each parent's paths in order) yields them.
-    none: list[tuple[int, ...]] = []
+    none: list[Any] = []
     chains: list[list[tuple[int, ...]]] = []
     length = 0
     for size in sorted({s for s in sizes if s >= 1}):

@@ -25,13 +25,6 @@ def _side(side: SideLike) -> MutationSide:
     return MutationSide.model_validate(dict(side))
 
 
-class _Discard:
-    """A bus that drops events: lets `record_sqi_score_event` persist a score when no bus is given."""
-
-    def publish(self, event: dict[str, Any]) -> None:
-        """Drop the event."""
-
-
 def add_dna_mutation(
     original: SideLike,
     mutated: SideLike,
@@ -54,20 +47,22 @@ def add_dna_mutation(
     The bus gets `{type: "dna_mutation", ...}` and an SQI score event carrying the `mutation_id` (its
     qscore is `qscore_after`); with a store, the score is also appended to `sqi_scores`.
     """
-    mutation = DnaMutation(
-        mutation_id=mutation_id or f"mut_{uuid.uuid4().hex[:16]}",
-        timestamp=datetime.now(UTC),
-        original=_side(original),
-        mutated=_side(mutated),
-        metadata={
-            "reason": reason,
-            "entropy_delta": float(entropy_delta),
-            "rewrite_success_prob": float(rewrite_success_prob),
-            "container_id": container_id,
-        },
-        accepted=accepted,
-        qscore_before=qscore_before,
-        qscore_after=qscore_after,
+    mutation = DnaMutation.model_validate(
+        {
+            "mutation_id": mutation_id or f"mut_{uuid.uuid4().hex[:16]}",
+            "timestamp": datetime.now(UTC),
+            "original": _side(original),
+            "mutated": _side(mutated),
+            "metadata": {
+                "reason": reason,
+                "entropy_delta": float(entropy_delta),
+                "rewrite_success_prob": float(rewrite_success_prob),
+                "container_id": container_id,
+            },
+            "accepted": accepted,
+            "qscore_before": qscore_before,
+            "qscore_after": qscore_after,
+        }
     )
     if store is not None:
         store.persist_rows("dna_mutations", [mutation])
@@ -86,7 +81,7 @@ def add_dna_mutation(
             qscore=qscore_after,
             rating=rating_for(qscore_after) if qscore_after is not None else None,
         )
-        record_sqi_score_event(score, bus=bus if bus is not None else _Discard(), store=store)
+        record_sqi_score_event(score, publish=bus.publish if bus is not None else None, store=store)
     return mutation
 
 

@@ -1,19 +1,25 @@
 """Repairs from a drift report: ranked scroll patches, each with the qscore SQI would predict for it.
 
+A repair never creates a value. It may **rename** a missing name to one the container already has (by
+name distance and kind), or **change a directive** (`@method fd4`, `@method spectral`, `@method exact`,
+`@precision fp64`, a finer `@grid` for a cell that sets its own). A fix that would need a new definition
+— a library scroll's definition of a missing name — is a **proposal**: ranked and recorded, never run.
+
 Predicted drift follows the method's order p (error ≈ C·h^p): halving h divides it by 2^p, and moving
 from order p to q on the same grid multiplies it by h^(q−p). Spectral derivatives on periodic axes are
-taken as order `SPECTRAL_ORDER`. fp64 removes precision drift; the symbolic path is exact (drift 0).
+taken as order `SPECTRAL_ORDER`. fp64 removes precision drift; the exact path has no discretization drift.
 predicted_qscore = qscore(1, exp(−drift/τ), goal, rewrite); for a missing-name fix the goal factor is
 the name match (difflib ratio, plus a bonus when the kinds agree), so closer names rank higher.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from codexlab.lang import ast, parse
@@ -32,14 +38,15 @@ _MIN_RATIO = 0.5
 
 @dataclass(frozen=True)
 class RepairCandidate:
-    """One patch: what it does, the patched scroll (parses), its predicted drift and qscore."""
+    """One patch: what it does, the patched scroll (parses), its predicted drift and qscore. A `proposal`
+    would define a new value and is never applied, only recorded."""
 
     kind: str
     description: str
     patched_scroll: str
     predicted_qscore: float
     predicted_drift: float | None = None
-    flags: Mapping[str, Any] = field(default_factory=dict)
+    proposal: bool = False
 
 
 # ------------------------------------------------------------------------------------------- scroll
@@ -85,11 +92,11 @@ class CellSettings:
 
     axes: tuple[ast.AxisSpec, ...] = (ast.AxisSpec("x", -1, 1, 128), ast.AxisSpec("y", -1, 1, 128))
     options: tuple[ast.Option, ...] = ()
-    method: str = "fd2"
+    method: str = "auto"
     precision: str = "auto"
 
     @classmethod
-    def of(cls, grid: Any, method: str = "fd2", precision: str = "auto") -> CellSettings:
+    def of(cls, grid: Any, method: str = "auto", precision: str = "auto") -> CellSettings:
         """From a `qwave.Grid` (anything with `axes` of name/lo/hi/n/bc) and the container's method/precision."""
         axes = tuple(ast.AxisSpec(a.name, a.lo, a.hi, a.n) for a in grid.axes)
         options = tuple(ast.Option(f"bc_{a.name}", a.bc) for a in grid.axes if a.bc != "periodic")
@@ -213,6 +220,26 @@ def _name_ratio(a: str, b: str) -> float:
     )
 
 
+def rename(node: Any, old: str, new: str) -> Any:
+    """An AST (a scroll, statement or expression) with every use of the name `old` reading `new`."""
+    if isinstance(node, ast.Name):
+        return dataclasses.replace(node, id=new) if node.id == old else node
+    if not isinstance(node, ast.Node):
+        return node
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, tuple) and any(isinstance(v, ast.Node) for v in value):
+            renamed = tuple(rename(v, old, new) for v in value)
+            if any(a is not b for a, b in zip(renamed, value, strict=True)):
+                changes[f.name] = renamed
+        elif isinstance(value, ast.Node):
+            renamed = rename(value, old, new)
+            if renamed is not value:
+                changes[f.name] = renamed
+    return dataclasses.replace(node, **changes) if changes else node
+
+
 def _names_in(expr: Any) -> set[str]:
     return {n.id for n in _walk(expr) if isinstance(n, ast.Name)}
 
@@ -224,15 +251,20 @@ def _first_use(scroll: ast.Scroll, name: str) -> int:
     return len(scroll.statements)
 
 
-def _library_defs(library: ScrollLibrary) -> list[tuple[str, ast.Statement, dict[str, ast.Statement]]]:
+Bound = ast.Definition | ast.Assignment
+
+
+def _library_defs(library: ScrollLibrary) -> list[tuple[str, Bound, dict[str, Bound]]]:
     """(scroll name, definition, the scroll's definitions by name) for every library definition."""
-    out = []
+    out: list[tuple[str, Bound, dict[str, Bound]]] = []
     for scroll_name in library.list():
         try:
             scroll = library.load(scroll_name)
         except Exception:  # noqa: BLE001 - a broken library file is skipped, not fatal to a repair
             continue
-        defs = {s.name: s for s in scroll.statements if isinstance(s, (ast.Definition, ast.Assignment))}
+        defs: dict[str, Bound] = {
+            s.name: s for s in scroll.statements if isinstance(s, ast.Definition | ast.Assignment)
+        }
         out += [(scroll_name, s, defs) for s in defs.values()]
     return out
 
@@ -271,12 +303,12 @@ def _name_candidates(
             ratio = _name_ratio(missing, earlier)
             if earlier == missing or ratio < _MIN_RATIO:
                 continue
-            stmt = ast.Definition(missing, ast.Name(earlier))
             out.append(
                 RepairCandidate(
-                    "define_name",
-                    f"define `{missing}` as the earlier name `{earlier}` (name match {ratio:.2f})",
-                    build_scroll(inject(scroll, stmt, at=at)),
+                    "rename",
+                    f"read `{earlier}` (a name the container has) where the cell wrote `{missing}` "
+                    f"(name match {ratio:.2f})",
+                    build_scroll(rename(scroll, missing, earlier)),
                     _q(drift, ratio, rewrite),
                     drift,
                 )
@@ -292,12 +324,13 @@ def _name_candidates(
             statements = _with_deps(renamed, defs, known)
             out.append(
                 RepairCandidate(
-                    "define_name",
-                    f"define `{missing}` from `{stmt.name}` of library scroll `{scroll_name}` "
-                    f"(name match {ratio:.2f}, {_kind_of(stmt.value)})",
+                    "propose_definition",
+                    f"proposal, not applied (it would make a new value): define `{missing}` from `{stmt.name}` "
+                    f"of library scroll `{scroll_name}` (name match {ratio:.2f}, {_kind_of(stmt.value)})",
                     build_scroll(inject(scroll, statements, at=at)),
                     _q(drift, goal, rewrite),
                     drift,
+                    proposal=True,
                 )
             )
     return out
@@ -324,7 +357,7 @@ def _numeric_candidates(
         return max(d or 0.0, p or 0.0, other)
 
     if disc is not None and disc > 0:
-        if method == "fd2":
+        if method in ("fd2", "auto"):
             d = predict_drift(disc, h, order, new_order=4)
             out.append(
                 RepairCandidate(
@@ -360,12 +393,11 @@ def _numeric_candidates(
             )
         out.append(
             RepairCandidate(
-                "symbolic",
-                "evaluate on the symbolic path (exact; run with `QWAVE_EXEC_ON` off)",
-                build_scroll(scroll),
-                _q(total(0.0, 0.0), 1.0, rewrite),
-                total(0.0, 0.0),
-                {"QWAVE_EXEC_ON": False},
+                "exact",
+                "evaluate exactly where the values are analytic (`@method exact`): no discretization drift",
+                _set_directive(scroll, ast.Directive("method", (ast.Word("exact"),))),
+                _q(total(0.0, prec), 1.0, rewrite),
+                total(0.0, prec),
             )
         )
     if (prec is not None and prec > 0) or (precision not in ("fp64", "auto") and disc is not None):
@@ -398,11 +430,11 @@ def repair_from_drift(
     `settings` are the container's grid, method and precision, used where the cell sets none (default:
     the 128² periodic grid, fd2, auto — what a new container runs).
 
-    Missing names get definitions from `memory_names` (earlier names of the container) and the scroll
-    `library` (default: `ScrollLibrary()`), by edit distance and kind; discretization and precision drift
-    get a higher FD order, a finer grid (when the cell sets its own `@grid`), spectral derivatives (all
-    axes periodic), fp64 and the symbolic path. Every `patched_scroll` is canonical text built with the
-    scroll injector and parses.
+    A missing name is renamed to one of `memory_names` (the container's names), by edit distance; the
+    scroll `library`'s definitions of it are proposals only (`proposal=True`). Discretization and
+    precision drift get a higher FD order, a finer grid (when the cell sets its own `@grid`), spectral
+    derivatives (all axes periodic), `@method exact` and fp64. Every `patched_scroll` is canonical text
+    built with the scroll injector and parses.
     """
     scroll = parse(scroll_text)
     lib = library if library is not None else ScrollLibrary()
@@ -411,7 +443,7 @@ def repair_from_drift(
     out += _numeric_candidates(report, scroll, rewrite, settings or CellSettings())
     unique: dict[str, RepairCandidate] = {}
     for cand in out:
-        key = cand.patched_scroll + repr(sorted(cand.flags.items()))
+        key = cand.patched_scroll
         if key not in unique or unique[key].predicted_qscore < cand.predicted_qscore:
             unique[key] = cand
     return sorted(unique.values(), key=lambda c: -c.predicted_qscore)

@@ -95,18 +95,19 @@ def _opt(e: A.Expr | None) -> PNode | None:
 
 
 def _stmt_to_photon(s: A.Statement) -> PStatement:
-    """One Codex statement as a Photon statement."""
+    """One Codex statement as a Photon statement (with its line and column)."""
+    at = {"line": s.line, "column": s.column}
     if isinstance(s, A.Directive):
-        return PDirective(s.name, tuple(s.args))
+        return PDirective(s.name, tuple(s.args), **at)
     if isinstance(s, A.Definition):
-        return PDefine(s.name, _expr_to_photon(s.value))
+        return PDefine(s.name, _expr_to_photon(s.value), **at)
     if isinstance(s, A.Assignment):
-        return PAssign(s.name, _expr_to_photon(s.value))
+        return PAssign(s.name, _expr_to_photon(s.value), **at)
     if isinstance(s, A.ExprStmt):
-        return PExpr(_expr_to_photon(s.value))
+        return PExpr(_expr_to_photon(s.value), **at)
     if isinstance(s, A.Loop):
         body = tuple(_stmt_to_photon(b) for b in s.body)
-        return PLoop(body, _opt(s.count), _opt(s.until), _opt(s.max))
+        return PLoop(body, _opt(s.count), _opt(s.until), _opt(s.max), **at)
     if isinstance(s, A.GlyphRecord):
         value: PNode | PLoop | None
         if s.value is None:
@@ -117,7 +118,7 @@ def _stmt_to_photon(s: A.Statement) -> PStatement:
             value = loop
         else:
             value = _expr_to_photon(s.value)
-        return PRecord(s.type, s.tag, value, s.action)
+        return PRecord(s.type, s.tag, value, s.action, **at)
     raise CodexTypeError(f"Cannot convert `{type(s).__name__}` to a Photon statement.")
 
 

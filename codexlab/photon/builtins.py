@@ -1,11 +1,12 @@
-"""The builtin functions of CodexLang as symbolic builders: name → signature, keywords and SymPy rule.
+"""The builtin functions of CodexLang as symbolic builders: the exact rule of each call's `OpSpec`.
 
-Each builtin is declared once with `register_builtin`; calls are validated here (number of positional
-arguments, unknown or duplicated keywords, kinds of arguments) before the builder runs. Builtins that
-only make sense on data (`load`, `random`, `evolve`, `relax`, grid reductions of fields) are registered
-without a builder, so a call to them raises `NoSymbolicForm` instead of "unknown name".
+A builtin's signature (positional parameters, keywords with their defaults, checks and aliases) lives
+in its spec (`codexlab.ops`); this module registers the SymPy builder as the spec's exact rule and
+validates calls against the spec (number of positional arguments, unknown, repeated or bad keywords,
+kinds of arguments) before the builder runs. Builtins that only make sense on data (`load`, `random`,
+`evolve`, `relax`) have no builder, so a call to them raises `NoSymbolicForm` instead of "unknown name".
 
-`gaussian(x, y[, z], x0=0, y0=0, z0=0, σ=1/10, k=0)` is exp(−((x−x0)² + (y−y0)² [+ (z−z0)²])/(2σ²)) ·
+`gaussian(x, y[, z], x0=0, y0=0, z0=0, σ=0.1, k=0)` is exp(−((x−x0)² + (y−y0)² [+ (z−z0)²])/(2σ²)) ·
 exp(i·k·x): peak value 1 (not normalized to unit mass or norm), the phase factor along the first
 argument; the keyword may be spelled `σ` or `sigma`. `plane_wave(kx, ky[, kz])` is
 exp(i(kx·x + ky·y [+ kz·z])) in the coordinates x, y, z. `zeros()` and `ones()` are 0 and 1.
@@ -13,14 +14,16 @@ exp(i(kx·x + ky·y [+ kz·z])) in the coordinates x, y, z. `zeros()` and `ones(
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import sympy
 
 from ..errors import CodexNameError, CodexTypeError, CodexValueError, did_you_mean
-from ._calculus import COORDS, NoSymbolicForm
+from ..ops import SPECS, OpSpec, find_spec, implements, iter_specs, register_op
+from ..ops.spec import KindEnv
+from ._calculus import COORDS, NoSymbolicForm, as_number
 
 __all__ = [
     "Builtin",
@@ -34,11 +37,13 @@ __all__ = [
 
 SymValue: TypeAlias = sympy.Basic | sympy.ImmutableMatrix
 Builder = Callable[..., SymValue]
+_ELEMENTWISE = frozenset({"conj", "re", "im", "norm", "mean"})
 
 
 @dataclass(frozen=True)
 class Builtin:
-    """One builtin: positional parameters (the first `required` mandatory), keywords with defaults."""
+    """One builtin as calls see it: positional parameters (the first `required` mandatory), keywords with
+    their defaults and aliases, and the exact builder (None for data builtins). A view of its spec."""
 
     name: str
     params: tuple[str, ...] = ()
@@ -48,6 +53,7 @@ class Builtin:
     build: Builder | None = None
     elementwise: bool = False
     help: str = ""
+    spec: OpSpec | None = None
 
     @property
     def symbolic(self) -> bool:
@@ -69,7 +75,43 @@ def _show(value: Any) -> str:
     return str(value) if isinstance(value, sympy.Basic) else repr(value)
 
 
-BUILTINS: dict[str, Builtin] = {}
+def _view(spec: OpSpec) -> Builtin:
+    lo, hi = spec.arity
+    params = spec.params or tuple(f"e{k + 1}" for k in range(hi))
+    return Builtin(
+        name=spec.key,
+        params=params[:hi],
+        required=lo,
+        keywords={k: kw.default for k, kw in spec.keywords.items()},
+        aliases={a: k for k, kw in spec.keywords.items() for a in kw.aliases},
+        build=spec.symbolic,
+        elementwise=spec.key in _ELEMENTWISE,
+        help=spec.doc,
+        spec=spec,
+    )
+
+
+class _Builtins(Mapping[str, Builtin]):
+    """The builtins (every call-only spec), read live from the specs."""
+
+    def __getitem__(self, name: str) -> Builtin:
+        spec = find_spec(name)
+        if spec is None or not spec.call_only:
+            raise KeyError(name)
+        return _view(spec)
+
+    def __iter__(self) -> Iterator[str]:
+        return (s.key for s in iter_specs() if s.call_only)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+BUILTINS: Mapping[str, Builtin] = _Builtins()
+
+
+def _same_kind(kinds: tuple[str, ...], env: KindEnv) -> str:
+    return "field" if "field" in kinds else (kinds[0] if kinds else "field")
 
 
 def register_builtin(
@@ -77,39 +119,42 @@ def register_builtin(
     params: Sequence[str] = (),
     *,
     required: int | None = None,
-    keywords: Mapping[str, Any] | None = None,
-    aliases: Mapping[str, str] | None = None,
-    elementwise: bool = False,
-    symbolic: bool = True,
     override: bool = False,
     help: str = "",
 ) -> Callable[[Builder], Builder]:
-    """Decorator registering a builder under `name`; a duplicate raises unless `override=True`."""
+    """Decorator registering `build` as the exact rule of builtin `name`; a builtin without a spec gets a
+    pointwise one (scalars in, the widest kind out). A duplicate raises unless `override=True`."""
 
     def deco(build: Builder) -> Builder:
-        _add(
-            Builtin(
-                name=name,
-                params=tuple(params),
-                required=len(params) if required is None else required,
-                keywords=dict(keywords or {}),
-                aliases=dict(aliases or {}),
-                build=build if symbolic else None,
-                elementwise=elementwise,
-                help=help or (build.__doc__ or "").strip(),
-            ),
-            override,
-        )
+        spec = find_spec(name)
+        if spec is not None and spec.symbolic is not None and not override:
+            raise CodexValueError(f"Builtin `{name}` is already registered; pass `override=True` to replace it.")
+        if spec is None or (override and spec.key not in _BUILTIN_KEYS):
+            n = len(params)
+            register_op(
+                OpSpec(
+                    name,
+                    name,
+                    (n if required is None else required, n),
+                    _same_kind,
+                    params=tuple(params),
+                    call_only=True,
+                    fusable=False,
+                    doc=help or (build.__doc__ or "").strip(),
+                ),
+                override=True,
+            )
+        implements(name, "symbolic", override=True)(build)
         return build
 
     return deco
 
 
-def _add(builtin: Builtin, override: bool) -> None:
-    """Put a builtin in the registry, refusing silent duplicates."""
-    if builtin.name in BUILTINS and not override:
-        raise CodexValueError(f"Builtin `{builtin.name}` is already registered; pass `override=True` to replace it.")
-    BUILTINS[builtin.name] = builtin
+def unregister_builtin(name: str) -> None:
+    """Remove a builtin added with `register_builtin` (the built-in ones cannot be removed)."""
+    if name in _BUILTIN_KEYS:
+        raise CodexValueError(f"`{name}` is a built-in function and cannot be removed.")
+    SPECS.pop(name, None)
 
 
 def get_builtin(name: str) -> Builtin:
@@ -167,26 +212,31 @@ def call_builtin(
             f"{len(args)}; call it as `{b.signature()}`."
         )
     labels = list(texts) + [f"argument {k + 1}" for k in range(len(texts), len(args))]
-    resolved = _keywords(b, kwargs)
-    for value, label in zip([*args, *resolved.values()], labels + list(resolved), strict=True):
+    for value, label in zip([*args, *kwargs.values()], labels + [b.aliases.get(k, k) for k in kwargs], strict=True):
         _check_kind(b, value, label)
-    return b.build(*args, **resolved)
+    return b.build(*args, **_keywords(b, kwargs))
+
+
+def _python(value: Any) -> Any:
+    """A numeric SymPy value as a Python number (for the spec's keyword checks), anything else as is."""
+    if isinstance(value, sympy.Basic) and value.is_number:
+        z = complex(value)
+        if z.imag == 0:
+            return int(z.real) if isinstance(value, sympy.Integer) else z.real
+        return z
+    return value
 
 
 def _keywords(b: Builtin, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Keywords with aliases resolved and defaults filled in; unknown or repeated ones raise."""
-    out: dict[str, Any] = {}
-    valid = list(b.keywords) + list(b.aliases)
-    for key, value in kwargs.items():
-        canon = b.aliases.get(key, key)
-        if canon not in b.keywords:
-            hint = did_you_mean(key, valid)
-            options = ", ".join(f"`{k}`" for k in b.keywords) or "none"
-            raise CodexTypeError(f"`{b.name}` has no keyword `{key}`{hint}; its keywords are {options}.")
-        if canon in out:
-            raise CodexTypeError(f"`{b.name}` got keyword `{canon}` twice (as `{canon}` and an alias); write it once.")
-        out[canon] = value
-    return {k: out.get(k, default) for k, default in b.keywords.items()}
+    """Keywords with aliases resolved, checked by the spec, and defaults filled in (exact numbers)."""
+    assert b.spec is not None
+    b.spec.resolve_keywords({k: _python(v) for k, v in kwargs.items()})
+    out = {b.aliases.get(k, k): v for k, v in kwargs.items()}
+    return {k: out[k] if k in out else _exact(default) for k, default in b.keywords.items()}
+
+
+def _exact(value: Any) -> Any:
+    return as_number(value) if isinstance(value, int | float | complex) and not isinstance(value, bool) else value
 
 
 def _check_kind(b: Builtin, value: Any, label: str) -> None:
@@ -224,31 +274,13 @@ for _name, _fn in {
     "sqrt": sympy.sqrt,
     "abs": sympy.Abs,
 }.items():
-    register_builtin(_name, ("e",), help=f"{_name}(e) of a scalar")(_fn)
+    register_builtin(_name)(_fn)
 
 for _name, _fn in {"conj": sympy.conjugate, "re": sympy.re, "im": sympy.im}.items():
-    register_builtin(_name, ("e",), elementwise=True, help=f"{_name}(e), per component on vectors")(_elementwise(_fn))
+    register_builtin(_name)(_elementwise(_fn))
 
 
-def _positive(value: sympy.Expr, label: str, where: str) -> None:
-    """Refuse a numeric value that is known not to be positive."""
-    if value.is_positive is False:
-        raise CodexValueError(f"`{label}` of `{where}` must be positive, got `{value}`; pass e.g. `{label}=0.1`.")
-
-
-@register_builtin(
-    "gaussian",
-    ("x", "y", "z"),
-    required=2,
-    keywords={
-        "x0": sympy.Integer(0),
-        "y0": sympy.Integer(0),
-        "z0": sympy.Integer(0),
-        "σ": sympy.Rational(1, 10),
-        "k": sympy.Integer(0),
-    },
-    aliases={"sigma": "σ"},
-)
+@register_builtin("gaussian")
 def gaussian(
     x: sympy.Expr,
     y: sympy.Expr,
@@ -261,12 +293,11 @@ def gaussian(
     k: sympy.Expr,
 ) -> sympy.Expr:
     """exp(−((x−x0)² + (y−y0)² [+ (z−z0)²])/(2σ²)) · exp(i·k·x): peak 1, phase along the first argument."""
-    _positive(σ, "σ", "gaussian")
     r2 = (x - x0) ** 2 + (y - y0) ** 2 + ((z - z0) ** 2 if z is not None else 0)
     return sympy.exp(-r2 / (2 * σ**2)) * sympy.exp(sympy.I * k * x)
 
 
-@register_builtin("plane_wave", ("kx", "ky", "kz"), required=2)
+@register_builtin("plane_wave")
 def plane_wave(kx: sympy.Expr, ky: sympy.Expr, kz: sympy.Expr | None = None) -> sympy.Expr:
     """exp(i(kx·x + ky·y [+ kz·z])) in the coordinates x, y, z."""
     phase = kx * COORDS["x"] + ky * COORDS["y"] + (kz * COORDS["z"] if kz is not None else 0)
@@ -283,11 +314,6 @@ def zeros() -> sympy.Expr:
 def ones() -> sympy.Expr:
     """The field equal to one everywhere."""
     return sympy.Integer(1)
-
-
-def _numeric_only(*_: Any, **__: Any) -> SymValue:
-    """Never called: data builtins are registered with `symbolic=False`."""
-    raise NoSymbolicForm("This builtin works on grid data and has no symbolic form.")
 
 
 def _reduction(name: str, of_number: Callable[[SymValue], SymValue] | None) -> Builder:
@@ -319,15 +345,7 @@ for _name, _of_number in (
     ("integral", None),
     ("∫", None),
 ):
-    register_builtin(_name, ("e",), elementwise=_name in ("norm", "mean"), help=f"{_name} over the grid")(
-        _reduction(_name, _of_number)
-    )
+    register_builtin(_name)(_reduction(_name, _of_number))
 
-
-for _name, _params, _req, _kws in (
-    ("load", ("path",), 1, {"variable": None}),
-    ("random", (), 0, {"seed": None}),
-    ("evolve", ("ψ", "steps", "dt"), 3, {"eq": "schrodinger"}),
-    ("relax", ("ψ",), 1, {}),
-):
-    register_builtin(_name, _params, required=_req, keywords=_kws, symbolic=False)(_numeric_only)
+#: The builtins this module defines (user-registered ones may be removed, these may not).
+_BUILTIN_KEYS = frozenset(s.key for s in iter_specs() if s.call_only)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import cmath
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Any
 
-from codexlab.errors import CodexConfigError, CodexTypeError, did_you_mean
-from codexlab.photon.ir import PNode, num, walk
+from codexlab.errors import CodexConfigError, CodexError, CodexTypeError, did_you_mean
+from codexlab.ops import GLOBAL, KindEnv, OpTable, iter_specs
+from codexlab.photon.ir import PNode, node, num, walk
 
 __all__ = [
     "RewriteContext",
@@ -27,9 +29,9 @@ __all__ = [
 ]
 
 #: Builtins that map numbers to numbers pointwise: a call of one over constants is a constant.
-ELEMENTARY_FUNCS = frozenset({"sin", "cos", "tan", "exp", "log", "sqrt", "abs", "conj", "re", "im"})
+ELEMENTARY_FUNCS = frozenset(s.key for s in iter_specs() if s.elementary)
 #: Builtins with no hidden time dependence or randomness: t-free when their arguments are.
-PURE_FUNCS = ELEMENTARY_FUNCS | {"gaussian", "plane_wave", "zeros", "ones"}
+PURE_FUNCS = frozenset(s.key for s in iter_specs() if s.call_only and s.pure)
 _ARITHMETIC = frozenset({"neg", "+", "-", "*", "/", "^"})
 
 
@@ -54,6 +56,10 @@ class RewriteContext:
     c: the wave speed of `□` (a number or a Photon node), default 1.
     expand_dalembert: expand `□f` always (True), never beyond the t-free case (False), or follow the
         rule set's option of the same name (None).
+    kinds: the kind of each name (`field`, `vector`, `number`, …); a name not listed is of unknown kind
+        (`data`), so no rule that depends on its kind fires.
+    dims: the number of spatial axes (the size of vectors; 2-D `∇×` is a scalar).
+    table: the op specs the expression's calls resolve in (a Lab's own fusion glyphs included).
     """
 
     constants: frozenset[str] = frozenset()
@@ -61,11 +67,17 @@ class RewriteContext:
     finite: frozenset[str] = frozenset()
     c: int | float | PNode = 1
     expand_dalembert: bool | None = None
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    dims: int = 2
+    has_time: bool = False
+    table: OpTable = GLOBAL
+    _memo: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "constants", _names(self.constants, "constants"))
         object.__setattr__(self, "t_free", _names(self.t_free, "t_free"))
         object.__setattr__(self, "finite", _names(self.finite, "finite"))
+        object.__setattr__(self, "kinds", MappingProxyType(dict(self.kinds)))
         if isinstance(self.c, bool) or not isinstance(self.c, (int, float, PNode)):
             raise CodexTypeError(
                 f"The wave speed `c` must be a number or a Photon node, not `{self.c!r}`; pass e.g. `c=2`."
@@ -76,6 +88,38 @@ class RewriteContext:
         """The wave speed as a Photon node."""
         return self.c if isinstance(self.c, PNode) else num(self.c)
 
+    @property
+    def kind_env(self) -> KindEnv:
+        """The grid facts kind rules read."""
+        return KindEnv(self.dims, self.has_time)
+
+    def kind(self, n: PNode) -> str | None:
+        """The kind of `n` under this context (`data` when a name's kind is unknown), or None when `n` is
+        ill-kinded or not a value (metavariables)."""
+        if n.id in self._memo:
+            return self._memo[n.id]
+        from codexlab.photon.kinds import infer_kinds
+
+        memo: dict[str, str] = {}
+        try:
+            infer_kinds(n, lambda ident: self.kinds.get(ident, "data"), self.kind_env, table=self.table, memo=memo)
+        except CodexError:
+            self._memo[n.id] = None
+            return None
+        self._memo.update(memo)
+        return memo[n.id]
+
+    def zero(self, kind: str | None) -> PNode | None:
+        """The zero of a kind as a node: `0`, `zeros()`, a vector of `zeros()`; None for other kinds."""
+        if kind == "number":
+            return num(0)
+        if kind == "field":
+            return node("call", value="zeros")
+        if kind == "vector":
+            z = node("call", value="zeros")
+            return node("vec", *([z] * self.dims))
+        return None
+
 
 def as_context(context: RewriteContext | Mapping[str, Any] | None) -> RewriteContext:
     """A `RewriteContext` from one, from a mapping of its fields, or the empty default."""
@@ -84,7 +128,7 @@ def as_context(context: RewriteContext | Mapping[str, Any] | None) -> RewriteCon
     if isinstance(context, RewriteContext):
         return context
     if isinstance(context, Mapping):
-        known = [f.name for f in fields(RewriteContext)]
+        known = [f.name for f in fields(RewriteContext) if not f.name.startswith("_")]
         for key in context:
             if key not in known:
                 raise CodexConfigError(

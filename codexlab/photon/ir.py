@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -189,6 +189,7 @@ def walk(root: PNode) -> Iterator[PNode]:
 
 
 # -------------------------------------------------------------------------------------------- statements
+# Statements keep the 1-based line and column of their source (0 when built by hand), for errors.
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,8 @@ class PDirective:
 
     name: str
     args: tuple[Any, ...] = ()
+    line: int = field(default=0, compare=False, kw_only=True, repr=False)
+    column: int = field(default=0, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,8 @@ class PDefine:
 
     name: str
     expr: PNode
+    line: int = field(default=0, compare=False, kw_only=True, repr=False)
+    column: int = field(default=0, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,8 @@ class PAssign:
 
     name: str
     expr: PNode
+    line: int = field(default=0, compare=False, kw_only=True, repr=False)
+    column: int = field(default=0, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -220,6 +227,8 @@ class PExpr:
     """A bare expression statement."""
 
     expr: PNode
+    line: int = field(default=0, compare=False, kw_only=True, repr=False)
+    column: int = field(default=0, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -230,6 +239,8 @@ class PLoop:
     count: PNode | None = None
     until: PNode | None = None
     max: PNode | None = None
+    line: int = field(default=0, compare=False, kw_only=True, repr=False)
+    column: int = field(default=0, compare=False, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -240,6 +251,8 @@ class PRecord:
     tag: str
     value: PNode | PLoop | None = None
     action: str | None = None
+    line: int = field(default=0, compare=False, kw_only=True, repr=False)
+    column: int = field(default=0, compare=False, kw_only=True, repr=False)
 
 
 PStatement = PDirective | PDefine | PAssign | PExpr | PLoop | PRecord

@@ -1,23 +1,22 @@
-"""Canonical operand order for the commutative operators `+`, `⊕` and `•`.
+"""Canonical operand order for commutative operators, as their specs and operand kinds allow.
 
 Commutativity is a normalization pass, never a rewrite rule (a rule `a + b → b + a` would undo itself
 forever). Operands are sorted by a stable key — numbers last, then the printed form, then the node id —
 so `b + a` and `a + b` become the same interned node. `+` is also associative, so a chain of `+` is
-flattened, sorted and rebuilt left-nested; `⊕` (a normalized sum) and `•` are not associative, so only
-their two operands are ordered.
+flattened, sorted and rebuilt left-nested; other commutative ops (`⊕`, `•` of two vectors or scalars)
+only order their two operands. Whether an op commutes for its operands' kinds is the caller's
+`commutes(node)` (the rewrite engine asks the op's spec): `•` of a tensor and a vector never swaps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from codexlab.photon.ir import PNode
 from codexlab.photon.printing import to_unicode
 
-__all__ = ["COMMUTATIVE", "canonical_order", "sort_key"]
-
-#: Operators whose operands are put in canonical order.
-COMMUTATIVE = ("+", "⊕", "•")
+__all__ = ["canonical_order", "sort_key"]
 
 
 @lru_cache(maxsize=8192)
@@ -45,12 +44,12 @@ def _is_sum(n: PNode) -> bool:
     return n.op == "+" and len(n.args) == 2
 
 
-# Canonical forms already computed (nodes are interned, so a node's form never changes); bounded.
-_CACHE: dict[str, PNode] = {}
-_CACHE_LIMIT = 1 << 16
+def _sums_only(n: PNode) -> bool:
+    """The default `commutes`: only `+`, which commutes for every kind."""
+    return n.op == "+"
 
 
-def _canonical(n: PNode, done: dict[str, PNode]) -> PNode:
+def _canonical(n: PNode, done: dict[str, PNode], commutes: Callable[[PNode], bool]) -> PNode:
     """One node in canonical form, its dependencies (children, or a sum's terms) already in `done`."""
     if _is_sum(n):
         terms, left_nested = _sum_terms(n)
@@ -64,24 +63,25 @@ def _canonical(n: PNode, done: dict[str, PNode]) -> PNode:
         return out
     kids = tuple(done[c.id] for c in n.children)
     rebuilt = n if all(k is c for k, c in zip(kids, n.children, strict=True)) else n.with_children(kids)
-    if rebuilt.op in COMMUTATIVE and len(rebuilt.args) == 2:
+    if len(rebuilt.args) == 2 and not rebuilt.kwargs and commutes(rebuilt):
         first, second = rebuilt.args
         if sort_key(second) < sort_key(first):
             return PNode(rebuilt.op, (second, first), rebuilt.value, rebuilt.kwargs)
     return rebuilt
 
 
-def canonical_order(root: PNode) -> PNode:
-    """The expression with every commutative operator's operands in canonical order (idempotent)."""
-    done: dict[str, PNode] = {}
+def canonical_order(
+    root: PNode, commutes: Callable[[PNode], bool] = _sums_only, *, memo: dict[str, PNode] | None = None
+) -> PNode:
+    """The expression with the operands of every node `commutes` accepts in canonical order (idempotent).
+
+    `memo` carries finished forms between calls that share one `commutes` (the steps of one rewrite).
+    """
+    done: dict[str, PNode] = {} if memo is None else memo
     stack: list[tuple[PNode, bool]] = [(root, False)]
     while stack:
         n, ready = stack.pop()
         if n.id in done:
-            continue
-        cached = _CACHE.get(n.id)
-        if cached is not None:
-            done[n.id] = cached
             continue
         if n.is_leaf:
             done[n.id] = n
@@ -91,10 +91,7 @@ def canonical_order(root: PNode) -> PNode:
             stack.append((n, True))
             stack.extend((d, False) for d in reversed(deps) if d.id not in done)
             continue
-        result = _canonical(n, done)
+        result = _canonical(n, done, commutes)
         done[n.id] = result
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[n.id] = result
-        _CACHE[result.id] = result
+        done[result.id] = result
     return done[root.id]

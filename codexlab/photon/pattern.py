@@ -32,24 +32,42 @@ Bindings = Mapping[str, PNode]
 
 
 def _is_zero(n: PNode, ctx: RewriteContext) -> bool:
-    return n.op == "num" and n.value == 0
+    """A zero of any kind: `0`, `zeros()`, or a vector of them."""
+    if n.op == "num":
+        return bool(n.value == 0)
+    if n.op == "call":
+        return n.value == "zeros" and not n.args and not n.kwargs
+    return n.op == "vec" and all(_is_zero(a, ctx) for a in n.args)
 
 
 def _is_one(n: PNode, ctx: RewriteContext) -> bool:
-    return n.op == "num" and n.value == 1
+    """`1` or the field `ones()`."""
+    if n.op == "num":
+        return bool(n.value == 1)
+    return n.op == "call" and n.value == "ones" and not n.args and not n.kwargs
 
 
 def _anything(n: PNode, ctx: RewriteContext) -> bool:
     return True
 
 
-#: Metavariable kinds: which subterms each admits. `scalar` and `vector` admit anything (the IR is
-#: untyped) and only tell the soundness checker what kind of field to try.
+def _of_kind(*kinds: str) -> Callable[[PNode, RewriteContext], bool]:
+    """Admits subterms of these kinds (or of unknown kind `data`: the expression was kind-checked, so a
+    loaded field in this position has the kind the operator needs)."""
+    allowed = frozenset({*kinds, "data"})
+
+    def admits(n: PNode, ctx: RewriteContext) -> bool:
+        return ctx.kind(n) in allowed
+
+    return admits
+
+
+#: Metavariable kinds: which subterms each admits (they also tell the soundness checker what to try).
 KINDS: Mapping[str, Callable[[PNode, RewriteContext], bool]] = MappingProxyType(
     {
         "any": _anything,
-        "scalar": _anything,
-        "vector": _anything,
+        "scalar": _of_kind("number", "field"),
+        "vector": _of_kind("vector"),
         "num": lambda n, ctx: is_number(n),
         "const": is_constant,
         "tfree": is_t_free,

@@ -153,7 +153,7 @@ def _find_redex(root: PNode, rules: RuleSet, ctx: RewriteContext, normal: set[st
                 continue
             for rule in rules.candidates(n):
                 result = rule.apply(n, ctx)
-                if result is not None:
+                if result is not None and _keeps_kind(n, result, ctx):
                     return _Redex(path, n, rule, result)
             frame[2] = 0
         elif child < len(n.children):
@@ -165,9 +165,33 @@ def _find_redex(root: PNode, rules: RuleSet, ctx: RewriteContext, normal: set[st
     return None
 
 
+def _commutes(n: PNode, ctx: RewriteContext) -> bool:
+    """Whether swapping the two operands of `n` keeps its value, from its spec and the operands' kinds
+    (`•` of two vectors commutes, of a tensor and a vector does not)."""
+    spec = ctx.table.find(n.op)
+    if spec is None or len(n.args) != 2:
+        return False
+    kinds = tuple(ctx.kind(a) or "data" for a in n.args)
+    return spec.commutative_for(kinds)
+
+
+def _keeps_kind(before: PNode, after: PNode, ctx: RewriteContext) -> bool:
+    """A sound step never changes a value's kind (a field stays a field); unknown kinds (`data`) agree
+    with any, and an ill-kinded subject is left to the kind check that reports it."""
+    old = ctx.kind(before)
+    if old is None or old == "data":
+        return True
+    new = ctx.kind(after)
+    return new == old or new == "data"
+
+
 def _applicable(subject: PNode, rules: RuleSet, ctx: RewriteContext) -> list[str]:
     """Names of every rule that would rewrite `subject`, in the order tried."""
-    return [r.name for r in rules.candidates(subject) if r.apply(subject, ctx) is not None]
+    return [
+        r.name
+        for r in rules.candidates(subject)
+        if (out := r.apply(subject, ctx)) is not None and _keeps_kind(subject, out, ctx)
+    ]
 
 
 def _short(n: PNode, limit: int = 60) -> str:
@@ -237,9 +261,10 @@ def rewrite(
     steps: list[Step] = []
     ambiguities: list[Ambiguity] = []
     normal: set[str] = set()
+    order_memo: dict[str, PNode] = {}
 
     def normalize(root: PNode) -> PNode:
-        ordered = canonical_order(root)
+        ordered = canonical_order(root, commutes=lambda n: _commutes(n, ctx), memo=order_memo)
         if ordered is not root:
             steps.append(Step(CANONICAL_ORDER, (), root, ordered, root, ordered, "normalize"))
         return ordered

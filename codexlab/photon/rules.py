@@ -27,34 +27,46 @@ from __future__ import annotations
 import cmath
 from typing import Any
 
+from codexlab.ops import KindEnv, KindMismatch, OpSpec, iter_specs
 from codexlab.photon.context import RewriteContext, is_t_free
 from codexlab.photon.ir import PNode, node, num
-from codexlab.photon.pattern import Bindings, var
-from codexlab.photon.ruleset import Rule, RuleSet
+from codexlab.photon.pattern import Bindings, substitute, var
+from codexlab.photon.ruleset import Replacement, Rule, RuleSet
 
 __all__ = ["DEFAULT_RULES", "LINEAR_OPS", "fold_numbers"]
 
 DEFAULT_RULES = RuleSet("default")
 
-#: Linear operators and the alias used in their rule names; the value is the operand's field kind.
-LINEAR_OPS: dict[str, tuple[str, str]] = {
-    "∇": ("grad", "scalar"),
-    "∇·": ("div", "vector"),
-    "∇×": ("curl", "vector"),
-    "Δ": ("lap", "scalar"),
-    "□": ("dalembert", "scalar"),
-    "d/dt": ("ddt", "scalar"),
-    "∂x": ("partial_x", "scalar"),
-    "∂y": ("partial_y", "scalar"),
-    "∂z": ("partial_z", "scalar"),
-    "∂t": ("partial_t", "scalar"),
-}
 
-_ZERO = num(0)
-#: Operators with a `<L>_const` rule L(c) → 0. `∇·`/`∇×` of a scalar is ill-kinded, and `d/dt`/`∂t` of a
-#: constant are covered by the t-free rules.
-_CONST_ANNIHILATED = frozenset({"∇", "Δ", "□", "∂x", "∂y", "∂z"})
+def _operand_kind(spec: OpSpec) -> str:
+    """The metavariable kind of a linear operator's operand: what its kind rule accepts."""
+    accepts = set()
+    for kind in ("field", "vector"):
+        try:
+            spec.kind((kind,), KindEnv(3))
+            accepts.add(kind)
+        except KindMismatch:
+            pass
+    return "any" if accepts == {"field", "vector"} else ("scalar" if "field" in accepts else "vector")
+
+
+#: Linear differential operators (from their specs) and the alias and operand kind of their rules.
+LINEAR_OPS: dict[str, tuple[str, str]] = {
+    s.key: (s.name, _operand_kind(s)) for s in iter_specs() if s.linear and s.order > 0
+}
+#: Operators with a `<L>_const` rule L(c) → 0 (`d/dt`/`∂t` of a constant are the t-free rules).
+_CONST_ANNIHILATED = frozenset(s.key for s in iter_specs() if s.const_zero)
 _MAX_POW_BITS = 4096
+
+
+def _zero_like(pattern: PNode) -> Replacement:
+    """A replacement by the zero of the matched subterm's kind (`0`, `zeros()`, a vector of zeros), so a
+    field stays a field; declines when the kind is unknown."""
+
+    def replacement(bindings: Bindings, ctx: RewriteContext) -> PNode | None:
+        return ctx.zero(ctx.kind(substitute(pattern, bindings)))
+
+    return replacement
 
 
 def _template(name: str, pattern: PNode, replacement: PNode, *, priority: int, doc: str) -> None:
@@ -67,13 +79,19 @@ def _template(name: str, pattern: PNode, replacement: PNode, *, priority: int, d
 f, a, b = var("f"), var("a"), var("b")
 F = var("F", "vector")
 
+
+def _to_zero(name: str, pattern: PNode, *, priority: int, doc: str) -> None:
+    """Register a rule that rewrites `pattern` to the zero of its kind."""
+    DEFAULT_RULES.add(Rule(name, pattern, _zero_like(pattern), priority=priority, doc=doc))
+
+
 _template("div_grad", node("∇·", node("∇", f)), node("Δ", f), priority=10, doc="∇·∇f ⟶ Δf")
-_template("curl_grad", node("∇×", node("∇", f)), _ZERO, priority=20, doc="∇×∇f ⟶ 0")
-_template("div_curl", node("∇·", node("∇×", F)), _ZERO, priority=20, doc="∇·(∇×F) ⟶ 0")
+_to_zero("curl_grad", node("∇×", node("∇", f)), priority=20, doc="∇×∇f ⟶ 0 (a scalar in 2-D, a vector in 3-D)")
+_to_zero("div_curl", node("∇·", node("∇×", F)), priority=20, doc="∇·(∇×F) ⟶ 0")
 
 tf = var("f", "tfree")
-_template("ddt_tfree", node("d/dt", tf), _ZERO, priority=20, doc="d/dt f ⟶ 0 for t-free f")
-_template("partial_t_tfree", node("∂t", tf), _ZERO, priority=20, doc="∂t f ⟶ 0 for t-free f")
+_to_zero("ddt_tfree", node("d/dt", tf), priority=20, doc="d/dt f ⟶ 0 for t-free f")
+_to_zero("partial_t_tfree", node("∂t", tf), priority=20, doc="∂t f ⟶ 0 for t-free f")
 
 
 # -------------------------------------------------------------------------------------------- linearity
@@ -94,7 +112,7 @@ def _register_linearity(op: str, alias: str, kind: str) -> None:
     for form, (inner, out, doc) in forms.items():
         _template(f"{alias}_{form}", node(op, inner), out, priority=0, doc=doc.replace("L", op))
     if op in _CONST_ANNIHILATED:
-        _template(f"{alias}_const", node(op, c), _ZERO, priority=20, doc=f"{op}c ⟶ 0 for constant c")
+        _to_zero(f"{alias}_const", node(op, c), priority=20, doc=f"{op}c ⟶ 0 for constant c")
 
 
 for _op, (_alias, _kind) in LINEAR_OPS.items():
@@ -183,8 +201,8 @@ _template("sub_zero", node("-", x, zero), x, priority=5, doc="x − 0 ⟶ x")
 _template("zero_sub", node("-", zero, x), node("neg", x), priority=5, doc="0 − x ⟶ −x")
 _template("mul_one", node("*", x, one), x, priority=5, doc="x·1 ⟶ x")
 _template("one_mul", node("*", one, x), x, priority=5, doc="1·x ⟶ x")
-_template("mul_zero", node("*", xf, zero), zero, priority=5, doc="x·0 ⟶ 0 for finite x")
-_template("zero_mul", node("*", zero, xf), zero, priority=5, doc="0·x ⟶ 0 for finite x")
+_to_zero("mul_zero", node("*", xf, zero), priority=5, doc="x·0 ⟶ 0 for finite x")
+_to_zero("zero_mul", node("*", zero, xf), priority=5, doc="0·x ⟶ 0 for finite x")
 _template("neg_neg", node("neg", node("neg", x)), x, priority=5, doc="−(−x) ⟶ x")
 
 

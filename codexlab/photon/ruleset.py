@@ -8,27 +8,36 @@ closest name.
 Soundness: each rule is checked numerically (random analytic fields, sampled points; see
 `codexlab.photon.soundness`). The check runs lazily — on `verify()`, and always before `stats()` or
 `success_prob()` return — because checking every rule at import would cost seconds of SymPy work that
-a notebook that never asks for the statistics should not pay; results are cached per rule. Live uses
+a notebook that never asks for the statistics should not pay; results are cached per rule, in memory and
+on disk (`codexlab.caches`, keyed by the rule's content — pattern, replacement and guard, code included —
+the check's samples and seed, and the codexlab and Python versions), so a new process reads the checks an
+earlier one ran; the check is seeded, so a stored result is the one it would compute again. Live uses
 are also checked on a seeded sample (`live_check_rate`). Both feed `RuleStats`, whose Beta posterior
 mean is the rule's factor in `rewrite_success_prob`.
 """
 
 from __future__ import annotations
 
-import random
+import functools
+import hashlib
+import marshal
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codexlab.errors import CodexNameError, CodexTypeError, CodexValueError, did_you_mean
+from codexlab.ops import GLOBAL, OpTable
 from codexlab.photon.context import RewriteContext
 from codexlab.photon.ir import PNode, walk
 from codexlab.photon.pattern import META_OP, Bindings, match, metavariables, substitute
 from codexlab.photon.printing import to_unicode
 
 if TYPE_CHECKING:
+    from codexlab.caches import JsonCache
     from codexlab.photon.rewrite import Step
 
 __all__ = ["Rule", "RuleSet", "RuleStats", "Matcher", "Replacement", "Guard"]
@@ -53,6 +62,72 @@ class RuleStats:
 
     def __add__(self, other: RuleStats) -> RuleStats:
         return RuleStats(self.passes + other.passes, self.failures + other.failures, self.skipped + other.skipped)
+
+
+def _fingerprint(part: Any) -> str:
+    """What decides a rule part's behaviour: a node's content hash, a function's code, closure and
+    defaults (two rules made by one factory differ in their closures), else its repr."""
+    if isinstance(part, PNode):
+        return f"node:{part.id}"
+    code = getattr(part, "__code__", None)
+    if code is None:
+        return f"repr:{part!r}"
+    closure = [repr(c.cell_contents) for c in getattr(part, "__closure__", None) or ()]
+    body = hashlib.blake2b(marshal.dumps(code), digest_size=16).hexdigest()
+    defaults = repr(getattr(part, "__defaults__", None))
+    return f"fn:{part.__module__}.{part.__qualname__}:{body}:{closure}:{defaults}"
+
+
+def _check_key(rule: Rule, samples: int, seed: int) -> str:
+    """The disk-cache key of one rule's soundness check."""
+    from codexlab._version import __version__
+
+    parts = [
+        rule.name,
+        _fingerprint(rule.pattern),
+        _fingerprint(rule.replacement),
+        "guard:none" if rule.guard is None else _fingerprint(rule.guard),
+        repr(sorted(rule.kinds.items())),
+        repr(sorted((k, repr(v)) for k, v in rule.check_context.items())),
+        f"samples={samples}",
+        f"seed={seed}",
+        f"codexlab {__version__}",
+        f"checker {_checker_fingerprint()}",
+        f"python {sys.version_info[:2]}",
+    ]
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=20).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _checker_fingerprint() -> str:
+    """A hash of the code that decides a check (the checker, the exact evaluator, the kinds), so an edit
+    of it invalidates cached results even within one version."""
+    from codexlab.ops import glyphs
+    from codexlab.photon import builtins, context, kinds, pattern, soundness, symbolic
+
+    h = hashlib.blake2b(digest_size=12)
+    for module in (soundness, symbolic, builtins, context, kinds, pattern, glyphs):
+        h.update(Path(module.__file__ or "").read_bytes())
+    return h.hexdigest()
+
+
+_CHECKS: list[JsonCache] = []
+
+
+def _checks() -> JsonCache:
+    """The disk cache of soundness checks (opened on first use, at the cache folder of that moment)."""
+    from codexlab.caches import JsonCache
+
+    if not _CHECKS:
+        _CHECKS.append(JsonCache("rules", "soundness.json"))
+    return _CHECKS[0]
+
+
+def _stored_check(key: str) -> RuleStats | None:
+    value = _checks().get(key)
+    if isinstance(value, list) and len(value) == 3 and all(isinstance(v, int) and v >= 0 for v in value):
+        return RuleStats(*value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -164,7 +239,8 @@ class RuleSet:
         self._stats: dict[str, RuleStats] = {}
         self._verified: set[str] = set()
         self._by_head: dict[str | None, tuple[Rule, ...]] | None = None
-        self._live_rng = random.Random(seed)
+        #: The op specs the rules' calls resolve in (a Lab's rule set sees its own fusion glyphs).
+        self.table: OpTable = GLOBAL
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------------------------- registration
@@ -287,7 +363,9 @@ class RuleSet:
     def verify(self, names: Iterable[str] | None = None, *, force: bool = False) -> dict[str, RuleStats]:
         """Run the numeric soundness check of the rules not yet checked (all of them again with `force`).
 
-        Parameters: names — only these rules (default: every rule); force — check again even if done.
+        A check an earlier process ran on the same rule content is read from the disk cache instead.
+        Parameters: names — only these rules (default: every rule); force — check again even if done
+        (in this process or an earlier one).
         Returns: rule name → its statistics. A rule that fails a check is kept (its failures lower the
         success probability of derivations that use it) and a RuntimeWarning names it.
         Raises: BackendError when the symbolic evaluator is not available; CodexNameError for an
@@ -299,7 +377,11 @@ class RuleSet:
         with self._lock:
             todo = [r for r in chosen if force or r.name not in self._verified]
             for rule in todo:
-                result = check_rule(rule, samples=self.check_samples, seed=self.seed)
+                key = _check_key(rule, self.check_samples, self.seed)
+                result = None if force else _stored_check(key)
+                if result is None:
+                    result = check_rule(rule, samples=self.check_samples, seed=self.seed, table=self.table)
+                    _checks().put(key, [result.passes, result.failures, result.skipped])
                 base = RuleStats() if force else self._stats.get(rule.name, RuleStats())
                 self._stats[rule.name] = base + result
                 self._verified.add(rule.name)
@@ -346,9 +428,12 @@ class RuleSet:
             return None
         if not force and _exceeds(step.local_before, self.live_check_max_nodes):
             return None
-        with self._lock:
-            sampled = force or (self.live_check_rate > 0 and self._live_rng.random() < self.live_check_rate)
-            seed = self._live_rng.randrange(2**32)
+        # Which uses are sampled, and the fields they are checked on, follow from the step itself (its
+        # content hash), never from how many rewrites ran before: scores stay the same in every process.
+        digest = hashlib.blake2b(f"{step.rule}:{step.local_before.id}".encode(), digest_size=8).digest()
+        draw = int.from_bytes(digest, "little")
+        sampled = force or (self.live_check_rate > 0 and (draw % 1_000_000) < self.live_check_rate * 1_000_000)
+        seed = draw % (2**32)
         if not sampled:
             return None
         from codexlab.photon.soundness import check_step
@@ -357,8 +442,8 @@ class RuleSet:
             outcome = check_step(step, context or RewriteContext(), seed=seed)
         except Exception:  # noqa: BLE001 - a sampled check must never fail the rewrite it watches
             outcome = RuleStats(skipped=1)
-        self.record(step.rule, outcome)
-        if outcome.failures:
+        if outcome.failures:  # a live failure is a finding: it lowers the rule's posterior
+            self.record(step.rule, outcome)
             return False
         return True if outcome.passes else None
 

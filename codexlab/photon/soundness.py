@@ -2,7 +2,8 @@
 
 A rule is instantiated by replacing each metavariable of its pattern with something of its kind — a
 name bound to a random scalar field (a sine or cosine wave in x, y, z, t plus a monomial or exponential
-term), a random vector field (a column Matrix of those), a t-free field, a constant, a literal — and
+term; every other one complex, times a plane wave e^{ik·x}), a random vector field (a column Matrix of
+those), a t-free field, a constant, a literal — and
 the rule is applied. Both sides are evaluated exactly with `symbolic.to_sympy`, then numerically on
 NumPy arrays at a few random points (directly from the SymPy tree; `sympy.lambdify` for functions the
 direct evaluator does not know), and compared with a relative tolerance. Samples alternate between 3-D
@@ -25,6 +26,7 @@ import numpy as np
 import sympy
 
 from codexlab.errors import BackendError, CodexError
+from codexlab.ops import GLOBAL, OpTable
 from codexlab.photon.context import RewriteContext
 from codexlab.photon.ir import PNode, name, num, walk
 from codexlab.photon.pattern import substitute
@@ -94,8 +96,18 @@ def _field_pool(seed: int) -> dict[PoolKey, tuple[Any, ...]]:
     for space in _SPACES:
         for (vector, t_free), count in _POOL_SIZE.items():
             maker = random_vector_field if vector else random_scalar_field
-            pool[(vector, t_free, space)] = tuple(maker(rng, space, with_t=not t_free) for _ in range(count))
+            fields = [maker(rng, space, with_t=not t_free) for _ in range(count)]
+            if not vector:  # complex fields too: rules must hold for them (conjugation, |·|, log branches)
+                fields = [_complex(f, rng, space) if k % 2 else f for k, f in enumerate(fields)]
+            pool[(vector, t_free, space)] = tuple(fields)
     return pool
+
+
+def _complex(field: sympy.Expr, rng: random.Random, space: Sequence[str]) -> sympy.Expr:
+    """`field` times a plane wave e^{ik·x} with small integer k: a complex field of the same smoothness."""
+    symbolic = _symbolic()
+    phase = sum(rng.choice((-2, -1, 1, 2)) * symbolic.COORDS[c] for c in space)
+    return field * sympy.exp(sympy.I * phase)
 
 
 def _random_literal(rng: random.Random) -> int | float:
@@ -115,6 +127,7 @@ class _Instance:
         self.constants: set[str] = set()
         self.t_free: set[str] = set()
         self.finite: set[str] = set()
+        self.kinds: dict[str, str] = {}
 
     def bind(self, ident: str, kind: str, rng: random.Random, space: tuple[str, ...], *, t_free: bool = False) -> PNode:
         """A node of `kind` for a metavariable (t-free if asked), recording what it stands for."""
@@ -126,8 +139,10 @@ class _Instance:
             return num(rng.choice((1, 1.0)))
         if kind == "const":
             self.constants.add(ident)
+            self.kinds[ident] = "number"
             self.env[ident] = _rational(rng)
         else:
+            self.kinds[ident] = "vector" if kind == "vector" else "field"
             t_free = t_free or kind == "tfree"
             self.env[ident] = self.draw(rng, (kind == "vector", t_free, space))
             if t_free:
@@ -144,13 +159,18 @@ class _Instance:
         self.used.add(id(chosen))
         return chosen
 
-    def context(self, base: Mapping[str, Any], c: int | float) -> RewriteContext:
+    def context(
+        self, base: Mapping[str, Any], c: int | float, space: Sequence[str], table: OpTable = GLOBAL
+    ) -> RewriteContext:
         return RewriteContext(
             constants=frozenset(self.constants),
             t_free=frozenset(self.t_free),
             finite=frozenset(self.finite),
             c=base.get("c", c),
             expand_dalembert=base.get("expand_dalembert"),
+            kinds=self.kinds,
+            dims=len(space),
+            table=table,
         )
 
 
@@ -258,24 +278,30 @@ def compare_values(lhs: Any, rhs: Any, rng: random.Random, *, points: int = POIN
     return bool(np.all(np.abs(lv[ok] - rv[ok]) <= RTOL * scale))
 
 
-def _evaluate(n: PNode, env: Mapping[str, Any], space: Sequence[str], c: Any) -> Any:
+def _evaluate(n: PNode, env: Mapping[str, Any], space: Sequence[str], c: Any, table: OpTable = GLOBAL) -> Any:
     """The exact value of a node, or None when it has none (wrong kinds, no symbolic form)."""
     symbolic = _symbolic()
     try:
-        return symbolic.to_sympy(n, env, (*space, "t"), constants={"c": c})
+        return symbolic.to_sympy(n, env, (*space, "t"), constants={"c": c}, table=table)
     except (CodexError, ArithmeticError, TypeError, ValueError, NotImplementedError):
         return None
 
 
 def _compare_sides(
-    before: PNode, after: PNode, env: Mapping[str, Any], space: Sequence[str], c: Any, rng: random.Random
+    before: PNode,
+    after: PNode,
+    env: Mapping[str, Any],
+    space: Sequence[str],
+    c: Any,
+    rng: random.Random,
+    table: OpTable = GLOBAL,
 ) -> RuleStats:
     """One check: skipped when the left side has no value (an ill-kinded instance), failed when only the
     right side has none (the rewrite made something invalid) or the values differ."""
-    lhs = _evaluate(before, env, space, c)
+    lhs = _evaluate(before, env, space, c, table)
     if lhs is None:
         return RuleStats(skipped=1)
-    rhs = _evaluate(after, env, space, c)
+    rhs = _evaluate(after, env, space, c, table)
     if rhs is None:
         return RuleStats(failures=1)
     result = compare_values(lhs, rhs, rng)
@@ -284,7 +310,7 @@ def _compare_sides(
     return RuleStats(passes=1) if result else RuleStats(failures=1)
 
 
-def check_rule(rule: Rule, *, samples: int = 2, seed: int = 0) -> RuleStats:
+def check_rule(rule: Rule, *, samples: int = 2, seed: int = 0, table: OpTable = GLOBAL) -> RuleStats:
     """Check a rule on `samples` random instances of its pattern (seeded by `seed` and the rule name).
 
     Returns: the passes, failures and skips. A rule whose pattern is a matcher function (not a
@@ -304,12 +330,12 @@ def check_rule(rule: Rule, *, samples: int = 2, seed: int = 0) -> RuleStats:
         inst = _Instance(seed)
         bindings = {mv: inst.bind(f"{mv}_{i}", kind, rng, space) for i, (mv, kind) in enumerate(kinds.items())}
         subject = substitute(rule.pattern, bindings)
-        ctx = inst.context(rule.check_context, c)
+        ctx = inst.context(rule.check_context, c, space, table)
         result = rule.apply(subject, ctx)
         if result is None:
             continue
         checked += 1
-        total += _compare_sides(subject, result, inst.env, space, ctx.c, rng)
+        total += _compare_sides(subject, result, inst.env, space, ctx.c, rng, table)
     if checked == 0:
         total += RuleStats(skipped=1)
     return total

@@ -6,8 +6,8 @@ Decimal literals become the rationals they spell (`0.15` → 3/20), so cancellat
 Ops without a symbolic rule (⧖, ↔, ⊕/⊖ of states, `load`, `random`, `evolve`, `relax`, grid
 reductions of fields without a domain) raise `NoSymbolicForm`: the scheduler then takes the wave path.
 
-Values on a grid: `lambdify_on_grid` and `exact_field` live in `codexlab.photon.ongrid` and are
-re-exported here lazily, so symbolic work alone never imports JAX.
+Values on a grid: `lambdify_on_grid` and `exact_field` live in `codexlab.qwave.ongrid` (the grid is
+QWave's), so symbolic work alone never imports JAX.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sympy
 
 from ..errors import CodexNameError, CodexTypeError, CodexValueError, did_you_mean
+from ..ops import GLOBAL, OpTable, find_spec, implements
 from ._calculus import (
     COORDS,
     SYMENGINE_THRESHOLD,
@@ -47,13 +48,13 @@ __all__ = [
     "SymValue",
     "SYMENGINE_THRESHOLD",
     "to_sympy",
+    "exact_terms",
     "differentiate",
     "choose_diff_backend",
     "integrate_over",
     "exact_reduction",
 ]
 
-_LAZY = ("lambdify_on_grid", "exact_field")
 _MAX_TEXT = 60
 _MAX_LISTED = 12
 _STATE_OPS = {
@@ -71,15 +72,6 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "≠": sympy.Ne,
 }
 _REDUCTIONS = ("norm", "mean", "integral", "∫")
-
-
-def __getattr__(name: str) -> Any:
-    """Load the grid helpers (and with them JAX and xarray) on first use."""
-    if name in _LAZY:
-        from . import ongrid
-
-        return getattr(ongrid, name)
-    raise AttributeError(f"module `{__name__}` has no attribute `{name}`")
 
 
 def _text(n: PNode) -> str:
@@ -141,7 +133,9 @@ class _Evaluator:
         coords: Sequence[str],
         constants: Mapping[str, Any],
         domain: Grid | None,
+        table: OpTable = GLOBAL,
     ) -> None:
+        self.table = table
         self.env = env
         self.coords = tuple(coords)
         self.space = _spatial(self.coords)
@@ -210,23 +204,15 @@ class _Evaluator:
         if op == "name":
             return _from_env(n.value, self.env)
         vals = [self.memo[c.id] for c in n.args]
-        if op in _UNARY_RULES:
-            return _UNARY_RULES[op](self, n, self.scalar_or_vector(n, 0, vals[0]))
-        if op in _BINARY_RULES:
-            return _BINARY_RULES[op](self, n, vals[0], vals[1])
-        if op in _COMPARE:
-            return self.compare(n, *vals)
-        if op == "⋈":
-            return self.interfere(n, *vals)
-        if op == "vec":
-            return self.vector(n, vals)
-        if op == "norm":
-            return self.reduce("norm", n, vals[0])
-        if op == "density":
-            return _density(self.scalar_or_vector(n, 0, vals[0]))
         if op == "call":
             return self.call(n, vals)
-        raise NoSymbolicForm(f"Photon op `{op}` has no symbolic rule; it runs on the wave path.")
+        if op == "norm":  # ‖e‖ is the builtin `norm`
+            return self.reduce("norm", n, vals[0])
+        spec = find_spec(op)
+        rule = spec.symbolic if spec is not None else None
+        if rule is None:
+            raise NoSymbolicForm(f"Photon op `{op}` has no symbolic rule; it runs on the wave path.")
+        return rule(self, n, *vals)
 
     def scalar_or_vector(self, n: PNode, k: int, value: Any) -> Any:
         """Operands of glyphs must be expressions or matrices, not strings or conditions."""
@@ -241,6 +227,9 @@ class _Evaluator:
         kwargs = {k: self.memo[v.id] for k, v in n.kwargs}
         if n.value in _REDUCTIONS and self.domain is not None and len(vals) == 1 and not kwargs:
             return self.reduce(n.value, n, vals[0])
+        own = self.table.own.get(str(n.value))
+        if own is not None and "symbolic" in own.impl:  # a Lab's own op (a fusion glyph)
+            return own.impl["symbolic"](*vals)
         return call_builtin(n.value, vals, kwargs, [_text(a) for a in n.args])
 
     def reduce(self, kind: str, n: PNode, value: Any) -> Any:
@@ -310,11 +299,24 @@ def _d(value: Any, *orders: tuple[sympy.Symbol, int]) -> Any:
     return differentiate(value, *orders)
 
 
+def _lap_terms(space: Sequence[sympy.Symbol], value: Any) -> list[Any]:
+    """The terms ∂²/∂xᵢ² of Δ, of a scalar or of each entry of a matrix."""
+    return [_d(value, (s, 2)) for s in space]
+
+
 def _lap(space: Sequence[sympy.Symbol], value: Any) -> Any:
     """Σᵢ ∂²/∂xᵢ² of a scalar, or of each entry of a matrix."""
-    if isinstance(value, sympy.MatrixBase):
-        return sympy.ImmutableMatrix(value.applyfunc(lambda e: _lap(space, e)))
-    return sympy.Add(*[differentiate(value, (s, 2)) for s in space])
+    return _sum(_lap_terms(space, value))
+
+
+def _sum(terms: Sequence[Any]) -> Any:
+    """The sum of scalar terms, or of matrix terms of one shape."""
+    if terms and isinstance(terms[0], sympy.MatrixBase):
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return sympy.ImmutableMatrix(total)
+    return sympy.Add(*terms)
 
 
 def _grad(ev: _Evaluator, n: PNode, f: Any) -> Any:
@@ -326,12 +328,18 @@ def _grad(ev: _Evaluator, n: PNode, f: Any) -> Any:
     return sympy.ImmutableMatrix([differentiate(f, (s, 1)) for s in ev.space])
 
 
-def _div(ev: _Evaluator, n: PNode, f: Any) -> Any:
+def _div_terms(ev: _Evaluator, n: PNode, f: Any) -> list[Any]:
+    """The terms ∂Fᵢ/∂xᵢ of ∇·F."""
     v = ev.need_dim(n, f, "use `∇` for the gradient of a scalar")
-    return sympy.Add(*[differentiate(v[k], (s, 1)) for k, s in enumerate(ev.space)])
+    return [differentiate(v[k], (s, 1)) for k, s in enumerate(ev.space)]
 
 
-def _curl(ev: _Evaluator, n: PNode, f: Any) -> Any:
+def _div(ev: _Evaluator, n: PNode, f: Any) -> Any:
+    return _sum(_div_terms(ev, n, f))
+
+
+def _curl_terms(ev: _Evaluator, n: PNode, f: Any) -> list[Any]:
+    """The two signed halves of ∇×F: (∂xFy, −∂yFx) in 2-D; per component ∂ⱼFₖ and −∂ₖFⱼ in 3-D."""
     if len(ev.space) not in (2, 3):
         raise CodexTypeError(
             f"`∇×` needs 2 or 3 spatial coordinates, but the grid has {len(ev.space)} ({ev.axes()}); "
@@ -340,15 +348,19 @@ def _curl(ev: _Evaluator, n: PNode, f: Any) -> Any:
     v = ev.need_dim(n, f, "the curl of a scalar is not defined; take `∇×` of a vector such as `[f, g]`")
     if len(ev.space) == 2:
         x, y = ev.space
-        return differentiate(v[1], (x, 1)) - differentiate(v[0], (y, 1))
+        return [differentiate(v[1], (x, 1)), -differentiate(v[0], (y, 1))]
     x, y, z = ev.space
-    return sympy.ImmutableMatrix(
-        [
-            differentiate(v[2], (y, 1)) - differentiate(v[1], (z, 1)),
-            differentiate(v[0], (z, 1)) - differentiate(v[2], (x, 1)),
-            differentiate(v[1], (x, 1)) - differentiate(v[0], (y, 1)),
-        ]
-    )
+    plus = [differentiate(v[2], (y, 1)), differentiate(v[0], (z, 1)), differentiate(v[1], (x, 1))]
+    minus = [-differentiate(v[1], (z, 1)), -differentiate(v[2], (x, 1)), -differentiate(v[0], (y, 1))]
+    return [sympy.ImmutableMatrix(plus), sympy.ImmutableMatrix(minus)]
+
+
+def _curl(ev: _Evaluator, n: PNode, f: Any) -> Any:
+    return _sum(_curl_terms(ev, n, f))
+
+
+def _laplacian_terms(ev: _Evaluator, n: PNode, f: Any) -> list[Any]:
+    return _lap_terms(ev.space, f)
 
 
 def _laplacian(ev: _Evaluator, n: PNode, f: Any) -> Any:
@@ -361,10 +373,14 @@ def _dalembert(ev: _Evaluator, n: PNode, f: Any) -> Any:
             f"□ needs a time axis or a symbolic `t`; `{_text(n.args[0])}` has neither; add a `t` axis to "
             "`@grid` or write the field as a function of `t`."
         )
+    return _sum(_dalembert_terms(ev, n, f))
+
+
+def _dalembert_terms(ev: _Evaluator, n: PNode, f: Any) -> list[Any]:
+    """The terms ∂ₜₜf and −c²∂ᵢᵢf of □f."""
     raw = ev.constants.get("c", 1)
     c = raw if isinstance(raw, sympy.Basic) else as_number(raw)
-    dtt, lap = _d(f, (T, 2)), _lap(ev.space, f)
-    return sympy.ImmutableMatrix(dtt - c**2 * lap) if isinstance(f, sympy.MatrixBase) else dtt - c**2 * lap
+    return [_d(f, (T, 2)), *(_scale(-(c**2), term) for term in _lap_terms(ev.space, f))]
 
 
 def _partial(sym: sympy.Symbol) -> Callable[[_Evaluator, PNode, Any], Any]:
@@ -378,7 +394,16 @@ def _neg(ev: _Evaluator, n: PNode, f: Any) -> Any:
     return -f
 
 
-_UNARY_RULES: dict[str, Callable[[_Evaluator, PNode, Any], Any]] = {
+def _unary(rule: Callable[[_Evaluator, PNode, Any], Any]) -> Callable[[_Evaluator, PNode, Any], Any]:
+    """A unary rule whose operand must be an expression or a matrix."""
+
+    def checked(ev: _Evaluator, n: PNode, f: Any) -> Any:
+        return rule(ev, n, ev.scalar_or_vector(n, 0, f))
+
+    return checked
+
+
+for _glyph, _rule in {
     "∇": _grad,
     "∇·": _div,
     "∇×": _curl,
@@ -390,7 +415,8 @@ _UNARY_RULES: dict[str, Callable[[_Evaluator, PNode, Any], Any]] = {
     "∂y": _partial(Y),
     "∂z": _partial(Z),
     "neg": _neg,
-}
+}.items():
+    implements(_glyph, "symbolic")(_unary(_rule))
 
 
 # ----------------------------------------------------------------------------------- algebraic glyphs
@@ -427,6 +453,15 @@ def _sub(ev: _Evaluator, n: PNode, a: Any, b: Any) -> Any:
     return _add(ev, n, a, -b if is_scalar(b) or isinstance(b, sympy.MatrixBase) else b)
 
 
+def _add_terms(ev: _Evaluator, n: PNode, a: Any, b: Any) -> list[Any]:
+    return list(_both(ev, n, a, b))
+
+
+def _sub_terms(ev: _Evaluator, n: PNode, a: Any, b: Any) -> list[Any]:
+    a, b = _both(ev, n, a, b)
+    return [a, -b]
+
+
 def _mul(ev: _Evaluator, n: PNode, a: Any, b: Any) -> Any:
     a, b = _both(ev, n, a, b)
     if isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase):
@@ -451,15 +486,28 @@ def _pow(ev: _Evaluator, n: PNode, a: Any, b: Any) -> Any:
 
 
 def _dot(ev: _Evaluator, n: PNode, a: Any, b: Any) -> Any:
+    terms = _dot_terms(ev, n, a, b)
+    return _sum(terms)
+
+
+def _dot_terms(ev: _Evaluator, n: PNode, a: Any, b: Any) -> list[Any]:
+    """The products of a • b, which contracts the last index of a with the first of b: aᵢbᵢ for two
+    vectors, aᵢTᵢⱼ (a row of T per i) for a vector and a tensor, Tᵢⱼvⱼ (a column per j) for a tensor
+    and a vector, Tᵢₖ Sₖⱼ for two tensors; one term for two scalars."""
     a, b = _both(ev, n, a, b)
     va, vb = isinstance(a, sympy.MatrixBase), isinstance(b, sympy.MatrixBase)
     if va != vb:
         raise _operand_error(n, a, b, "`•` takes two vectors (Σ aᵢbᵢ) or two scalars; use `*` to scale a vector")
     if not va:
-        return a * b
-    if a.shape != b.shape or a.shape[1] != 1:
-        raise _operand_error(n, a, b, f"both vectors need the same length, got {a.shape[0]} and {b.shape[0]}")
-    return sympy.Add(*[a[k] * b[k] for k in range(a.shape[0])])
+        return [a * b]
+    left = a.T if a.shape[1] == 1 else a  # a vector contracts as a row
+    if left.shape[1] != b.shape[0]:
+        raise _operand_error(n, a, b, f"the contracted lengths differ ({left.shape[1]} and {b.shape[0]})")
+    terms = [left[:, k] * b[k, :] for k in range(b.shape[0])]
+    if all(t.shape == (1, 1) for t in terms):
+        return [t[0, 0] for t in terms]
+    shaped = [t.T if t.shape[0] == 1 else t for t in terms]  # a vector result is a column
+    return [sympy.ImmutableMatrix(t) for t in shaped]
 
 
 def _cross(ev: _Evaluator, n: PNode, a: Any, b: Any) -> Any:
@@ -485,7 +533,7 @@ def _tensor(ev: _Evaluator, n: PNode, a: Any, b: Any) -> Any:
     return sympy.ImmutableMatrix(a * b.T)
 
 
-_BINARY_RULES: dict[str, Callable[[_Evaluator, PNode, Any, Any], Any]] = {
+for _glyph, _binary in {
     "+": _add,
     "-": _sub,
     "*": _mul,
@@ -494,7 +542,24 @@ _BINARY_RULES: dict[str, Callable[[_Evaluator, PNode, Any, Any], Any]] = {
     "•": _dot,
     "×": _cross,
     "⊗": _tensor,
-}
+}.items():
+    implements(_glyph, "symbolic")(_binary)
+for _glyph in _COMPARE:
+    implements(_glyph, "symbolic")(lambda ev, n, a, b: ev.compare(n, a, b))
+#: The terms an op's exact value sums, before they cancel: SEMANTICS' drift scale (Σ of their norms).
+for _glyph, _terms in {
+    "∇·": _unary(_div_terms),
+    "∇×": _unary(_curl_terms),
+    "Δ": _unary(_laplacian_terms),
+    "□": _unary(_dalembert_terms),
+    "+": _add_terms,
+    "-": _sub_terms,
+    "•": _dot_terms,
+}.items():
+    implements(_glyph, "terms")(_terms)
+implements("⋈", "symbolic")(lambda ev, n, a, b, phase: ev.interfere(n, a, b, phase))
+implements("vec", "symbolic")(lambda ev, n, *vals: ev.vector(n, list(vals)))
+implements("density", "symbolic")(lambda ev, n, v: _density(ev.scalar_or_vector(n, 0, v)))
 
 
 def _density(value: Any) -> Any:
@@ -514,6 +579,7 @@ def to_sympy(
     *,
     constants: Mapping[str, float] | None = None,
     domain: Grid | None = None,
+    table: OpTable = GLOBAL,
 ) -> sympy.Expr | sympy.ImmutableMatrix:
     """The exact SymPy value of a Photon expression.
 
@@ -526,12 +592,30 @@ def to_sympy(
     Raises: `CodexNameError` (unknown name or builtin), `CodexTypeError` (a glyph on the wrong kind of
     value), `NoSymbolicForm` (an op with no symbolic rule: the caller takes the wave path).
     """
-    value = _Evaluator(env or {}, coords, constants or {}, domain)(node)
+    value = _Evaluator(env or {}, coords, constants or {}, domain, table)(node)
     if isinstance(value, str):
         raise CodexTypeError(
             f"`{_text(node)}` is a string, which is only an argument (a path, a keyword value), not a value."
         )
     return value
+
+
+def exact_terms(
+    key: str,
+    node: PNode,
+    operands: Sequence[Any],
+    coords: Sequence[str],
+    *,
+    constants: Mapping[str, float] | None = None,
+    table: OpTable = GLOBAL,
+) -> list[Any] | None:
+    """The terms op `key`'s exact value sums before they cancel (∂ₓFₓ and ∂ᵧFᵧ for ∇·F), from its
+    operands' exact forms; None for an op whose value is its only term. SEMANTICS' drift scale is Σ of
+    their norms."""
+    rule = table.get(key).terms
+    if rule is None:
+        return None
+    return list(rule(_Evaluator({}, coords, constants or {}, None, table), node, *operands))
 
 
 def _check_on_grid(value: sympy.Basic, grid: Grid) -> None:

@@ -1,12 +1,13 @@
 """The `.cx` accessor: codexlab's operators on any DataArray a user already has.
 
 `da.cx.lap()` is `operators.lap(da)`: the grid comes from the coordinates, boundary conditions from
-the `bc` attr or the `bc=` argument (periodic otherwise). Registered when `codexlab.qwave` imports.
+the `bc` attr or the `bc=` argument (periodic otherwise); `da.cx.plot()` draws the field with Plotly.
+Registered by `import codexlab` (the class is imported only when `.cx` is first used).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
@@ -14,12 +15,15 @@ from . import operators as ops
 from .fields import field_kind, grid_of
 from .grid import Grid
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
 __all__ = ["CodexAccessor"]
 
 
-@xr.register_dataarray_accessor("cx")
 class CodexAccessor:
-    """Differential operators on a field: `.grad() .div() .curl() .lap() .dalembert() .ddt() .partial()`."""
+    """Differential operators on a field: `.grad() .div() .curl() .lap() .dalembert() .ddt() .partial()`,
+    and `.plot()`."""
 
     def __init__(self, da: xr.DataArray) -> None:
         self._da = da
@@ -62,3 +66,10 @@ class CodexAccessor:
     ) -> xr.DataArray:
         """∂f/∂axis (see `operators.partial`)."""
         return ops.partial(self._da, axis, deriv, method, order, **kw)
+
+    def plot(self, name: str | None = None) -> go.Figure:
+        """The field as a Plotly figure: heatmap (2-D; mid-plane of 3-D) or line (1-D) per plane (see
+        `codexlab.qwave.figures.field_figure`)."""
+        from .figures import field_figure
+
+        return field_figure(self._da, name)

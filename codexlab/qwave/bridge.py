@@ -30,7 +30,8 @@ for attractors in the same loop:
 from __future__ import annotations
 
 import hashlib
-import threading
+import itertools
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,8 +43,10 @@ import numpy as np
 from jax import lax
 
 from ..errors import CodexError, CodexNameError, CodexTypeError, CodexValueError, did_you_mean
+from ..ops import find_spec
 from ..photon.ir import PNode
 from . import kernels as K
+from .arrays import ArraySpec, abs2, array_spec, rank
 from .grid import Grid
 from .qglyph import NotFusable, QGlyphProgram, QInput, QInstr, Ref, to_qglyph, to_wave_program
 
@@ -64,7 +67,6 @@ KEEP = ("all", "outputs")
 _CACHE_SIZE = 256
 _PROGRAMS: OrderedDict[tuple[Any, ...], CompiledProgram] = OrderedDict()
 _LOOPS: OrderedDict[tuple[Any, ...], _LoopKernel] = OrderedDict()
-_DTYPES = {"fp64": "float64", "fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
 def clear_cache() -> None:
@@ -87,59 +89,27 @@ def _cached(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], make
 # ----------------------------------------------------------------------------------------- static spec
 
 
-@dataclass(frozen=True)
-class _Spec:
-    """What the traced code needs to know about the grid and the numerics (static, hashable)."""
-
-    axes: tuple[K.AxisSpec, ...]
-    lows: tuple[float, ...]
-    method: str
-    c: float
-    dtype: np.dtype
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(a.n for a in self.axes)
-
-    @property
-    def cell_volume(self) -> float:
-        return float(np.prod([a.h for a in self.axes]))
-
-    @property
-    def complex_dtype(self) -> np.dtype:
-        return np.dtype(np.complex128 if self.dtype == np.float64 else np.complex64)
-
-
-def _real_dtype(dtype: Any) -> np.dtype:
-    name = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
-    try:
-        dt = np.dtype(jnp.dtype(name))
-    except TypeError as err:
-        raise CodexValueError(
-            f"`dtype={dtype!r}` is not a float type; use `float64`, `float32`, `float16` or `bfloat16`."
-        ) from err
-    if not jnp.issubdtype(dt, jnp.floating):
-        raise CodexValueError(f"`dtype={dtype!r}` is not a float type; use `float64` or `float32`.")
-    return dt
-
-
 def _grid_key(grid: Grid) -> tuple[Any, ...]:
     return tuple((a.name, float(a.lo), float(a.hi), int(a.n), a.bc) for a in grid.axes)
 
 
-def _spec(grid: Grid, method: str, c: float, dtype: Any) -> _Spec:
+def _spec(grid: Grid, method: str, c: float, dtype: Any) -> ArraySpec:
     if not isinstance(grid, Grid):
         raise CodexTypeError(f"The bridge needs a `Grid`, got a `{type(grid).__name__}`.")
-    return _Spec(
-        K.axis_specs(grid),
-        tuple(float(a.lo) for a in grid.axes),
-        K.resolve_method(method),
-        float(c),
-        _real_dtype(dtype),
-    )
+    return array_spec(grid, method, c, dtype)
 
 
-def _check_static(program: QGlyphProgram, grid: Grid, spec: _Spec) -> None:
+def _axes_used(key: str, names: tuple[str, ...], space: tuple[str, ...]) -> tuple[str, ...]:
+    """The axes an op's stencil reads: a partial its axis, □ every axis, other derivatives the space."""
+    spec = find_spec(key)
+    if spec is None or spec.order == 0:
+        return ()
+    if spec.axis is not None and key != "□":
+        return (spec.axis,)
+    return names if key == "□" else space
+
+
+def _check_static(program: QGlyphProgram, grid: Grid, spec: ArraySpec) -> None:
     """Raise `NotFusable` for what the grid alone rules out (missing axes, spectral on a wall)."""
     if not program.fusable:
         raise NotFusable(program.why_not or "The program is not fusable; run it op by op.")
@@ -149,212 +119,32 @@ def _check_static(program: QGlyphProgram, grid: Grid, spec: _Spec) -> None:
         if axis not in names:
             raise NotFusable(f"Coordinate `{axis}` is not an axis of the grid `{grid.describe()}`; run it op by op.")
     for ins in program.instructions:
-        used: tuple[str, ...] = ()
-        if ins.op in ("∇", "∇·", "∇×", "Δ"):
-            used = space
-        elif ins.op in ("□", "d/dt") or ins.op.startswith("∂"):
-            axis = "t" if ins.op in ("□", "d/dt") else ins.op[1:]
-            if axis not in names:
-                raise NotFusable(
-                    f"`{ins.op}` needs the axis `{axis}`, which the grid `{grid.describe()}` lacks; run it op by op."
-                )
-            used = names if ins.op == "□" else (axis,)
-        if ins.op == "∇×" and len(space) not in (2, 3):
+        key = _key(ins)
+        op = find_spec(key)
+        if op is not None and op.axis is not None and op.axis not in names:
+            raise NotFusable(
+                f"`{key}` needs the axis `{op.axis}`, which the grid `{grid.describe()}` lacks; run it op by op."
+            )
+        if key == "∇×" and len(space) not in (2, 3):
             raise NotFusable(f"`∇×` needs 2 or 3 spatial axes, the grid has {len(space)}; run it op by op.")
+        used = _axes_used(key, names, space)
         try:
             K.check_method(spec.axes, [names.index(a) for a in used], spec.method)
         except CodexValueError as err:
             raise NotFusable(err.message) from err
 
 
-# ------------------------------------------------------------------------------------------- the ops
+def _key(ins: QInstr) -> str:
+    """The spec key of an instruction: its glyph, or a call's function name."""
+    return str(ins.attr("fn")) if ins.op == "call" else ins.op
 
 
-def _rank(v: Any, spec: _Spec, glyph: str) -> int:
-    """-1 for a number, 0/1/2 for a scalar/vector/tensor field on the grid."""
-    shape = tuple(np.shape(v))
-    if not shape:
-        return -1
-    g = len(spec.shape)
-    if len(shape) < g or shape[len(shape) - g :] != spec.shape or len(shape) - g > 2:
-        raise NotFusable(f"`{glyph}` got an operand of shape `{shape}`, not a value on the grid {spec.shape}.")
-    return len(shape) - g
-
-
-def _space_count(spec: _Spec) -> int:
-    return len(K.space_indices(spec.axes))
-
-
-def _arith(fn: Callable[[Any, Any], Any]) -> Callable[[QInstr, list[Any], _Spec], Any]:
-    def run(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-        a, b = args
-        ra, rb = _rank(a, spec, ins.op), _rank(b, spec, ins.op)
-        if ra > 0 and rb > 0 and ra != rb:
-            raise NotFusable(
-                f"`{ins.op}` of a rank-{ra} and a rank-{rb} field aligns components by name; run it op by op."
-            )
-        return fn(a, b)
-
-    return run
-
-
-def _differential(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    (u,) = args
-    r = _rank(u, spec, ins.op)
-    names = tuple(a.name for a in spec.axes)
-    if r < 0:
-        raise NotFusable(f"`{ins.op}` needs a field, got a number; run it op by op.")
-    op, m = ins.op, spec.method
-    if op == "∇" and r == 0:
-        return K.grad(u, spec.axes, m, backend="jax")
-    if op == "∇·" and r == 1 and np.shape(u)[0] == _space_count(spec):
-        return K.div(u, spec.axes, m, backend="jax")
-    if op == "∇×" and r == 1 and np.shape(u)[0] == _space_count(spec):
-        return K.curl(u, spec.axes, m, backend="jax")
-    if op == "Δ":
-        return K.lap(u, spec.axes, m, backend="jax")
-    if op == "□":
-        return K.dalembert(u, spec.axes, spec.c, m, backend="jax")
-    if op == "d/dt" or op.startswith("∂"):
-        axis = names.index("t" if op == "d/dt" else op[1:])
-        return K.derivative(u, spec.axes, axis, 1, m, backend="jax")
-    raise NotFusable(f"`{op}` of a rank-{r} field is not defined on the fused path; run it op by op.")
-
-
-def _dot(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    a, b = args
-    ra, rb = _rank(a, spec, "•"), _rank(b, spec, "•")
-    if ra < 0 or rb < 0 or ra == rb == 0:
-        return a * b
-    if ra == 0 or rb == 0:
-        raise NotFusable("`•` of a scalar field and a vector or tensor field is undefined; use `*`.")
-    if np.shape(a)[ra - 1] != np.shape(b)[0]:
-        raise NotFusable(f"`•` of `{np.shape(a)}` and `{np.shape(b)}` has mismatched components; run it op by op.")
-    if ra == 1 and rb == 1:
-        return _contract(a, b)
-    if ra == 2 and rb == 1:
-        return jnp.stack([_contract(a[i], b) for i in range(np.shape(a)[0])])
-    if ra == 1:
-        return jnp.stack([_contract(a, b[:, j]) for j in range(np.shape(b)[1])])
-    return jnp.stack(
-        [jnp.stack([_contract(a[i], b[:, k]) for k in range(np.shape(b)[1])]) for i in range(np.shape(a)[0])]
-    )
-
-
-def _contract(a: Any, b: Any) -> Any:
-    """Σᵢ a[i]·b[i] over the (small) leading component axis, unrolled: XLA on the CPU is slow at
-    reducing over a leading axis (`jnp.sum(axis=0)` takes ~40× longer than this at 1024²)."""
-    total = a[0] * b[0]
-    for i in range(1, np.shape(a)[0]):
-        total = total + a[i] * b[i]
-    return total
-
-
-def _vector_pair(ins: QInstr, args: list[Any], spec: _Spec, sizes: tuple[int, ...]) -> tuple[Any, Any]:
-    a, b = args
-    ok = all(_rank(x, spec, ins.op) == 1 and np.shape(x)[0] in sizes for x in (a, b))
-    if not ok or np.shape(a)[0] != np.shape(b)[0]:
-        why = "an entangled pair of states" if ins.op == "⊗" else "a product of vector fields"
-        raise NotFusable(f"`{ins.op}` of these operands is {why} outside the fused path; run it op by op.")
-    return a, b
-
-
-def _cross(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    return K.cross(*_vector_pair(ins, args, spec, (2, 3)))
-
-
-def _outer(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    return K.outer(*_vector_pair(ins, args, spec, tuple(range(1, 4))))
-
-
-def _abs2(a: Any) -> Any:
-    if jnp.iscomplexobj(a):
-        return jnp.real(a) ** 2 + jnp.imag(a) ** 2
-    return a * a
-
-
-def _density(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    _rank(args[0], spec, "density")
-    return _abs2(args[0])
-
-
-def _norm(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    (a,) = args
-    if _rank(a, spec, "norm") < 0:
-        return jnp.abs(a)
-    return jnp.sqrt(jnp.sum(_abs2(a)) * spec.cell_volume)
-
-
-def _interfere(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    a, b, phase = args
-    if _rank(phase, spec, "⋈") >= 0:
-        raise NotFusable("The phase of `⋈` must be a number; run it op by op.")
-    return _arith(lambda x, y: x + y)(ins, [a, jnp.exp(1j * phase) * b], spec)
-
-
-def _vec(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    if len(args) != _space_count(spec) or any(_rank(x, spec, "vec") > 0 for x in args):
-        raise NotFusable(
-            f"A vector on this grid needs {_space_count(spec)} scalar components, got {len(args)}; run it op by op."
-        )
-    dt = jnp.result_type(spec.dtype, *(jnp.asarray(x).dtype for x in args))
-    return jnp.stack([jnp.broadcast_to(jnp.asarray(x, dt), spec.shape) for x in args])
-
-
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "<": jnp.less,
-    ">": jnp.greater,
-    "≤": jnp.less_equal,
-    "≥": jnp.greater_equal,
-    "==": jnp.equal,
-    "≠": jnp.not_equal,
-}
-
-
-def _compare(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    a, b = args
-    if _rank(a, spec, ins.op) >= 0 or _rank(b, spec, ins.op) >= 0 or jnp.iscomplexobj(a) or jnp.iscomplexobj(b):
-        raise NotFusable(f"`{ins.op}` compares real numbers; run it op by op.")
-    return _COMPARE[ins.op](a, b)
-
-
-_ELEMENTARY: dict[str, Callable[[Any], Any]] = {
-    "sin": jnp.sin,
-    "cos": jnp.cos,
-    "tan": jnp.tan,
-    "exp": jnp.exp,
-    "log": jnp.log,
-    "sqrt": jnp.sqrt,
-    "abs": jnp.abs,
-    "conj": jnp.conj,
-    "re": jnp.real,
-    "im": jnp.imag,
-}
-
-
-def _call(ins: QInstr, args: list[Any], spec: _Spec) -> Any:
-    _rank(args[0], spec, ins.token)
-    return _ELEMENTARY[str(ins.attr("fn"))](args[0])
-
-
-_OPS: dict[str, Callable[[QInstr, list[Any], _Spec], Any]] = {
-    "+": _arith(lambda a, b: a + b),
-    "-": _arith(lambda a, b: a - b),
-    "*": _arith(lambda a, b: a * b),
-    "/": _arith(lambda a, b: a / b),
-    "^": _arith(lambda a, b: a**b),
-    "neg": lambda ins, args, spec: -args[0],
-    "•": _dot,
-    "×": _cross,
-    "⊗": _outer,
-    "density": _density,
-    "norm": _norm,
-    "⋈": _interfere,
-    "vec": _vec,
-    "call": _call,
-    **{g: _differential for g in ("∇", "∇·", "∇×", "Δ", "□", "d/dt", "∂x", "∂y", "∂z", "∂t")},
-    **{g: _compare for g in _COMPARE},
-}
+def _rule(ins: QInstr) -> Any:
+    spec = find_spec(_key(ins))
+    rule = spec.array if spec is not None else None
+    if rule is None:
+        raise NotFusable(f"`{ins.token}` has no array rule; run it op by op.")
+    return rule
 
 
 def _is_array(v: Any) -> bool:
@@ -366,21 +156,21 @@ def _constant(v: Any) -> Any:
     return jnp.asarray(float(v) if isinstance(v, int) else v)
 
 
-def _mesh(spec: _Spec, axis: str) -> Any:
+def _mesh(spec: ArraySpec, axis: str) -> Any:
     """The coordinate mesh of `axis` (lo + k·h along it, broadcast to the grid), computed in-kernel."""
     index = [a.name for a in spec.axes].index(axis)
     k = lax.broadcasted_iota(jnp.float64, spec.shape, index)
     return (spec.lows[index] + spec.axes[index].h * k).astype(spec.dtype)
 
 
-def _value(v: Any, spec: _Spec) -> Any:
+def _value(v: Any, spec: ArraySpec) -> Any:
     """A result as an array of the program's precision (constants become 0-d arrays)."""
     if _is_array(v):
         return v
     return jnp.asarray(v, spec.complex_dtype if isinstance(v, complex) else spec.dtype)
 
 
-def _evaluate(program: QGlyphProgram, spec: _Spec, env: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _evaluate(program: QGlyphProgram, spec: ArraySpec, env: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Trace a program: every instruction's value by id, and the named outputs."""
     values: dict[str, Any] = {}
     meshes: dict[str, Any] = {}
@@ -401,7 +191,7 @@ def _evaluate(program: QGlyphProgram, spec: _Spec, env: Mapping[str, Any]) -> tu
         if not any(_is_array(a) for a in args):
             args = [_constant(a) for a in args]
         try:
-            values[ins.id] = _OPS[ins.op](ins, args, spec)
+            values[ins.id] = _rule(ins)(args, spec, {})
         except NotFusable:
             raise
         except (CodexError, TypeError, ValueError) as err:
@@ -409,7 +199,7 @@ def _evaluate(program: QGlyphProgram, spec: _Spec, env: Mapping[str, Any]) -> tu
     return values, {name: _value(get(ref), spec) for name, ref in program.outputs}
 
 
-def _prepare(program_inputs: Sequence[str], inputs: Mapping[str, Any], spec: _Spec) -> dict[str, Any]:
+def _prepare(program_inputs: Sequence[str], inputs: Mapping[str, Any], spec: ArraySpec) -> dict[str, Any]:
     """The inputs a program reads, as arrays of the program's precision; names checked."""
     missing = [n for n in program_inputs if n not in inputs]
     if missing:
@@ -420,13 +210,13 @@ def _prepare(program_inputs: Sequence[str], inputs: Mapping[str, Any], spec: _Sp
     return {n: _cast(inputs[n], spec, n) for n in program_inputs}
 
 
-def _cast(v: Any, spec: _Spec, name: str) -> Any:
+def _cast(v: Any, spec: ArraySpec, name: str) -> Any:
     if isinstance(v, bool) or isinstance(v, np.bool_):
         raise NotFusable(f"Input `{name}` is a boolean, not a value on the grid; run it op by op.")
     arr = K.as_array(v)
     target = spec.complex_dtype if jnp.iscomplexobj(arr) else spec.dtype
     arr = arr if arr.dtype == target else arr.astype(target)
-    _rank(arr, spec, name)
+    rank(arr, spec, name)
     return arr
 
 
@@ -460,7 +250,7 @@ class ProgramResult(NamedTuple):
 class CompiledProgram:
     """A QGlyph program as one jitted function of its inputs (see `compile_program`)."""
 
-    def __init__(self, program: QGlyphProgram, grid: Grid, spec: _Spec, keep: str) -> None:
+    def __init__(self, program: QGlyphProgram, grid: Grid, spec: ArraySpec, keep: str) -> None:
         self.program = program
         self.grid = grid
         self.spec = spec
@@ -473,7 +263,9 @@ class CompiledProgram:
             values, _ = _evaluate(program, spec, inputs)
             return {k: _value(v, spec) for k, v in values.items() if k in kept}
 
+        self._fused = fused
         self._jitted = jax.jit(fused)
+        self._executables: dict[tuple[Any, ...], Any] = {}
 
     @property
     def qglyph_id(self) -> str:
@@ -485,6 +277,26 @@ class CompiledProgram:
         prepared = _prepare(self.program.inputs, inputs, self.spec)
         self._shapes = _shapes(prepared)
         return self._jitted(prepared)  # type: ignore[no-any-return]
+
+    def run_timed(self, inputs: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
+        """Run once and say how long compiling took (ms; 0.0 when this program and these shapes were
+        compiled before in this process — a persistent cache hit is counted as compile time)."""
+        prepared = _prepare(self.program.inputs, inputs, self.spec)
+        shapes = _shapes(prepared)
+        key = tuple(sorted((n, s.shape, s.dtype.str) for n, s in shapes.items()))
+        exe = self._executables.get(key)
+        compile_ms = 0.0
+        if exe is None:
+            started = time.perf_counter()
+            exe = self._jitted.lower(shapes).compile()
+            compile_ms = (time.perf_counter() - started) * 1e3
+            self._executables[key] = exe
+        self._shapes = shapes
+        return jax.block_until_ready(exe(prepared)), compile_ms
+
+    def eager(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Run once without compiling (op by op): for programs of numbers, where compiling costs more."""
+        return self._fused(_prepare(self.program.inputs, inputs, self.spec))  # type: ignore[no-any-return]
 
     def run(self, inputs: Mapping[str, Any]) -> ProgramResult:
         """Run once and also resolve the named outputs (an output may be an input or a constant)."""
@@ -563,12 +375,15 @@ def compile_program(
 
 @dataclass(frozen=True)
 class LoopResult:
-    """A finished loop: final values of the names the body assigns, iterations, condition, attractor."""
+    """A finished loop: final values of the names the body assigns, iterations, condition, attractor, and
+    `stopped_at`: the iteration (counting from 1) whose values were the first with a NaN or Inf (the loop
+    stops there)."""
 
     values: dict[str, Any]
     iterations: int
     condition_met: bool
     attractor: dict[str, Any] | None
+    stopped_at: int | None = None
 
 
 _NO_ITER = np.iinfo(np.int32).max
@@ -617,7 +432,7 @@ def _state_hash(arrays: Sequence[Any], weights: _Weights, digits: int) -> Any:
 
 
 def _l2(x: Any) -> Any:
-    return jnp.sqrt(jnp.sum(_abs2(x)))
+    return jnp.sqrt(jnp.sum(abs2(x)))
 
 
 class _Track(NamedTuple):
@@ -734,7 +549,7 @@ class _LoopKernel:
         body: QGlyphProgram,
         until: QGlyphProgram | None,
         watch: tuple[str, ...],
-        spec: _Spec,
+        spec: ArraySpec,
         eps: float,
         track: bool,
         window: int,
@@ -755,7 +570,14 @@ class _LoopKernel:
                 raise NotFusable("The condition of `⟲ until` must be a comparison of numbers; run it op by op.")
             return met
 
-        def run(init: dict[str, Any], consts: dict[str, Any], bound: Any, every: Any, report: bool) -> tuple[Any, ...]:
+        def finite(state: dict[str, Any]) -> Any:
+            """Every carried value finite: the loop stops at the first iterate with a NaN or Inf."""
+            flags = [jnp.all(jnp.isfinite(state[n])) for n in self.names]
+            return jnp.all(jnp.stack(flags)) if flags else jnp.array(True)
+
+        def run(
+            init: dict[str, Any], consts: dict[str, Any], bound: Any, every: Any, report: bool, sink: Any
+        ) -> tuple[Any, ...]:
             state0 = _promote(lambda s: step(s, consts), init, self.names)
             weights = _hash_weights([tuple(state0[n].shape) for n in watch])
 
@@ -775,37 +597,25 @@ class _LoopKernel:
                     )
                 return new, trk
 
-            trk0 = _track_init(window, PROJECTIONS)
-            # With `report`, the loop runs in chunks of `every` iterations and reports after each chunk
-            # (the inner loop is the plain one, so XLA optimizes it exactly as without reporting).
-            if until is None:
-                if not report:
-                    state, trk = lax.fori_loop(0, bound, lambda k, c: advance(k, *c), (state0, trk0))
-                    return state, bound, jnp.array(True), trk
-
-                def chunk(c: Any, carry: tuple[Any, ...]) -> tuple[Any, ...]:
-                    stop = jnp.minimum((c + 1) * every, bound)
-                    carry = lax.fori_loop(c * every, stop, lambda k, s: advance(k, *s), carry)
-                    jax.debug.callback(_report_progress, stop)
-                    return carry
-
-                state, trk = lax.fori_loop(0, (bound + every - 1) // every, chunk, (state0, trk0))
-                return state, bound, jnp.array(True), trk
-
             def cond_fn(carry: tuple[Any, ...]) -> Any:
-                _, _, k, met = carry
-                return ~met & (k < bound)
+                _, _, k, met, ok = carry
+                going = (k < bound) & ok
+                return going if until is None else going & ~met
 
             def body_fn(carry: tuple[Any, ...]) -> tuple[Any, ...]:
-                state, trk, k, _ = carry
+                state, trk, k, met, _ = carry
                 state, trk = advance(k, state, trk)
-                return state, trk, k + 1, condition(state, consts)
+                met = condition(state, consts) if until is not None else met
+                return state, trk, k + 1, met, finite(state)
 
-            init_carry = (state0, trk0, jnp.zeros((), jnp.int32), jnp.array(False))
+            trk0 = _track_init(window, PROJECTIONS)
+            init_carry = (state0, trk0, jnp.zeros((), jnp.int32), jnp.array(until is None), jnp.array(True))
             if not report:
-                state, trk, k, met = lax.while_loop(cond_fn, body_fn, init_carry)
-                return state, k, met, trk
+                state, trk, k, met, ok = lax.while_loop(cond_fn, body_fn, init_carry)
+                return state, k, met, trk, ok
 
+            # With `report`, the loop runs in chunks of `every` iterations and reports after each chunk (the
+            # inner loop is the plain one, so XLA optimizes it exactly as without reporting).
             def chunk_cond(carry: tuple[Any, ...]) -> Any:
                 return cond_fn(carry[0])
 
@@ -813,33 +623,42 @@ class _LoopKernel:
                 inner, start = carry
                 stop = jnp.minimum(start + every, bound)
                 inner = lax.while_loop(lambda c: cond_fn(c) & (c[2] < stop), body_fn, inner)
-                jax.debug.callback(_report_progress, inner[2])
+                jax.debug.callback(_report_progress, sink, inner[2])
                 return inner, inner[2]
 
-            (state, trk, k, met), _ = lax.while_loop(chunk_cond, chunk_body, (init_carry, init_carry[2]))
-            return state, k, met, trk
+            (state, trk, k, met, ok), _ = lax.while_loop(chunk_cond, chunk_body, (init_carry, init_carry[2]))
+            return state, k, met, trk, ok
 
-        self._jitted = jax.jit(run, static_argnums=4)
+        self._run = run
+        self._jitted = jax.jit(self._with_sink, static_argnums=4)
 
-    def __call__(self, init: dict[str, Any], consts: dict[str, Any], bound: int, every: int = 0) -> tuple[Any, ...]:
+    def _with_sink(
+        self, init: dict[str, Any], consts: dict[str, Any], bound: Any, every: Any, report: bool, sink: Any
+    ) -> tuple[Any, ...]:
+        return self._run(init, consts, bound, every, report, sink)
+
+    def __call__(
+        self, init: dict[str, Any], consts: dict[str, Any], bound: int, every: int = 0, sink: int = 0
+    ) -> tuple[Any, ...]:
         """Run the loop; with `every` > 0 the running kernel reports each `every`-th iteration to the
-        progress sink (a separately compiled variant, so loops nobody watches pay nothing)."""
+        progress sink `sink` (a separately compiled variant, so loops nobody watches pay nothing)."""
         args = (init, consts, jnp.asarray(bound, jnp.int32), jnp.asarray(max(every, 1), jnp.int32))
-        return self._jitted(*args, every > 0)  # type: ignore[no-any-return]
+        return self._jitted(*args, every > 0, jnp.asarray(sink, jnp.int32))  # type: ignore[no-any-return]
 
 
-#: Where a running fused loop reports its iteration count (set by `CompiledLoop.__call__(progress=…)`).
-_PROGRESS_SINK: list[Callable[[int], None]] = []
-_PROGRESS_LOCK = threading.Lock()
+#: Where running fused loops report their iteration counts: sink token → callback. Each call of a
+#: loop with progress gets its own token, so loops in different threads never share (or wait for) one.
+_PROGRESS_SINKS: dict[int, Callable[[int], None]] = {}
+_SINK_IDS = itertools.count(1)
 
 
-def _report_progress(done: Any) -> None:
-    """Host callback of a fused loop: hand the iteration count to the current sink (errors are dropped:
-    progress must never break a loop)."""
-    sinks = list(_PROGRESS_SINK)
-    for sink in sinks:
+def _report_progress(sink: Any, done: Any) -> None:
+    """Host callback of a fused loop: hand the iteration count to its sink (errors are dropped: progress
+    must never break a loop)."""
+    callback = _PROGRESS_SINKS.get(int(sink))
+    if callback is not None:
         try:
-            sink(int(done))
+            callback(int(done))
         except Exception:  # noqa: BLE001 - a failing progress display must not fail the computation
             pass
 
@@ -893,22 +712,23 @@ class CompiledLoop:
         step = 0 if progress is None else max(1, every if every is not None else bound // 10)
         try:
             if progress is None:
-                state, k, met, trk = self._kernel(init, consts, bound)
+                state, k, met, trk, ok = self._kernel(init, consts, bound)
             else:
-                with _PROGRESS_LOCK:
-                    _PROGRESS_SINK.append(progress)
-                    try:
-                        state, k, met, trk = self._kernel(init, consts, bound, step)
-                        k = int(k)  # wait for the kernel while the sink is installed
-                    finally:
-                        _PROGRESS_SINK.remove(progress)
+                token = next(_SINK_IDS)
+                _PROGRESS_SINKS[token] = progress
+                try:
+                    state, k, met, trk, ok = self._kernel(init, consts, bound, step, token)
+                    k = int(k)  # wait for the kernel while its sink is installed
+                finally:
+                    _PROGRESS_SINKS.pop(token, None)
         except NotFusable:
             raise
         except (CodexError, TypeError, ValueError) as err:
             raise NotFusable(f"The loop cannot run fused ({err}); run it op by op.") from err
         iterations = int(k)
         values = {n: state[n] for n in self.assigned if iterations > 0 or n in init}
-        return LoopResult(values, iterations, bool(met), _attractor(trk))
+        stopped = None if bool(ok) else iterations
+        return LoopResult(values, iterations, bool(met), _attractor(trk), stopped)
 
     def __repr__(self) -> str:
         bound = f"count={self.count}" if self.count is not None else f"until, max_iter={self.max_iter}"

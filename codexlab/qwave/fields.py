@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import CodexTypeError, CodexValueError
+from .chunked import is_dask_array
 from .grid import AXIS_NAMES, BOUNDARY_CONDITIONS, Grid
 
 __all__ = ["make_field", "grid_of", "field_kind", "content_id", "aligned", "COMPONENT", "COMPONENT2"]
@@ -68,12 +69,13 @@ def make_field(
     `name` and `units` of the field; extra `attrs`. Returns a DataArray whose attrs carry `units`,
     `bc` (per axis) and `id` (content hash); its values are 64-byte aligned (copied if they were not)
     and may be a read-only view of a kernel's output. `with_id=False` skips the content hash (it costs
-    more than a fused kernel on large grids; beams hash their results anyway). Raises `CodexValueError`
-    when the shape does not fit.
+    more than a fused kernel on large grids; beams hash their results anyway). A Dask array is wrapped
+    lazily, without an `id`. Raises `CodexValueError` when the shape does not fit.
     """
-    if np.asarray(values).dtype == object:
+    lazy = is_dask_array(values)  # wrapped as is (no copy, no content hash), so it stays out of core
+    if not lazy and np.asarray(values).dtype == object:
         raise CodexTypeError("`make_field` needs numeric values, got Python objects; pass a NumPy array.")
-    arr = aligned(values)
+    arr = values if lazy else aligned(values)
     lead = arr.shape[: arr.ndim - grid.ndim] if arr.ndim >= grid.ndim else None
     if lead is None or arr.shape[arr.ndim - grid.ndim :] != grid.shape or len(lead) > 2:
         raise CodexValueError(
@@ -88,7 +90,7 @@ def make_field(
     out_attrs: dict[str, Any] = dict(attrs or {})
     out_attrs["units"] = units
     out_attrs.update(grid.to_attrs())
-    if with_id:
+    if with_id and not lazy:
         out_attrs["id"] = content_id(arr)
     return xr.DataArray(arr, dims=dims, coords=coords, name=name, attrs=out_attrs)
 

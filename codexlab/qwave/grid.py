@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import CodexValueError, did_you_mean
-
-if TYPE_CHECKING:
-    from ..lang import ast
 
 __all__ = ["Axis", "Grid", "BOUNDARY_CONDITIONS", "AXIS_NAMES"]
 
@@ -97,25 +94,6 @@ class Grid:
         """Build a grid from `(name, lo, hi, n)` tuples and one bc or a bc per axis name."""
         bcs = {name: bc for name, *_ in axes} if isinstance(bc, str) else dict(bc)
         return cls(tuple(Axis(n, float(lo), float(hi), int(k), bcs.get(n, "periodic")) for n, lo, hi, k in axes))
-
-    @classmethod
-    def from_directive(cls, directive: ast.Directive) -> Grid:
-        """Build a grid from a parsed `@grid` directive (`bc=` for all axes, `bc_x=` for one)."""
-        from ..lang import ast  # late: computing on grids does not need the parser
-
-        specs = [a for a in directive.args if isinstance(a, ast.AxisSpec)]
-        options = {a.key: a.value for a in directive.args if isinstance(a, ast.Option)}
-        bc_all = str(options.pop("bc", "periodic"))
-        bcs = {s.name: str(options.pop(f"bc_{s.name}", bc_all)) for s in specs}
-        if options:
-            key = next(iter(options))
-            valid = ["bc"] + [f"bc_{s.name}" for s in specs]
-            raise CodexValueError(
-                f"`@grid` has no option `{key}`{did_you_mean(key, valid)}.",
-                line=directive.line or None,
-                column=directive.column or None,
-            )
-        return cls.from_spec([(s.name, s.lo, s.hi, s.n) for s in specs], bcs)
 
     @classmethod
     def from_coords(cls, coords: Mapping[str, Any], bc: str | Mapping[str, str] = "periodic") -> Grid:

@@ -1,8 +1,10 @@
 """`load()`: fields from NetCDF (`.nc`) or Zarr (`.zarr` directory) files inside the allowed data roots.
 
 Paths are resolved (symlinks and `..` included) before the check, so a link or a `../` cannot reach a
-file outside the roots; URLs are refused outright. The default roots are `<repo>/data` and
-`$CODEXLAB_HOME/data` when `CODEXLAB_HOME` is set.
+file outside the roots; every symlink inside a Zarr store (a chunk, an array folder) is resolved and
+checked the same way; URLs are refused outright. The default roots are `<repo>/data` and
+`$CODEXLAB_HOME/data` when `CODEXLAB_HOME` is set. Zarr v2 and v3 stores both load; the field comes
+back without its storage encoding (codecs, chunks), which belongs to the file, not to the values.
 """
 
 from __future__ import annotations
@@ -49,11 +51,7 @@ def _locate(path: str | os.PathLike[str], roots: Sequence[Path]) -> Path:
     raw = Path(text).expanduser()
     candidates = [raw] if raw.is_absolute() else [Path.cwd() / raw, *(root / raw for root in roots)]
     real_roots = [root.resolve() for root in roots]
-    inside = [
-        real
-        for real in (c.resolve() for c in candidates)
-        if any(real == root or real.is_relative_to(root) for root in real_roots)
-    ]
+    inside = [real for real in (c.resolve() for c in candidates) if _inside(real, real_roots)]
     if not inside:
         raise CodexValueError(
             f"`{text}` is outside the allowed data roots ({_roots_text(real_roots)}); move the file under "
@@ -66,6 +64,34 @@ def _locate(path: str | os.PathLike[str], roots: Sequence[Path]) -> Path:
             f"under {_roots_text(real_roots)}."
         )
     return real
+
+
+def _inside(real: Path, roots: Sequence[Path]) -> bool:
+    return any(real == root or real.is_relative_to(root) for root in roots)
+
+
+def _check_store_links(store: Path, roots: Sequence[Path], text: str) -> None:
+    """Refuse a Zarr store with a symlink (at any depth) that resolves outside the data roots."""
+    real_roots = [root.resolve() for root in roots]
+    pending, seen = [store], set()
+    while pending:
+        folder = pending.pop()
+        if folder in seen:
+            continue
+        seen.add(folder)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
+                    if not _inside(target, real_roots):
+                        raise CodexValueError(
+                            f"`{text}` holds a symlink `{Path(entry.path).relative_to(store)}` that leads outside "
+                            f"the allowed data roots (to `{target}`); replace it with the data itself."
+                        )
+                    if target.is_dir():
+                        pending.append(target)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
 
 
 def _engine(real: Path, text: str) -> str:
@@ -130,6 +156,8 @@ def load(
     text = os.fspath(path)
     real = _locate(path, root_paths)
     engine = _engine(real, text)
+    if engine == "zarr":
+        _check_store_links(real, root_paths, text)
     try:
         with _open(real, engine) as ds:
             da = ds[_pick(ds, variable, text)].load()
@@ -138,4 +166,7 @@ def load(
             raise
         raise CodexValueError(f"`{text}` could not be read as {engine} ({err}); check the file.") from err
     da.attrs = {**da.attrs, "source": str(real)}
+    da.encoding = {}
+    for name in da.coords:
+        da.coords[name].encoding = {}
     return da

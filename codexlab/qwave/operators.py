@@ -19,6 +19,7 @@ import xarray as xr
 
 from ..errors import CodexTypeError, CodexValueError
 from . import kernels as K
+from .chunked import apply_chunked, is_dask_array
 from .fields import COMPONENT, COMPONENT2, field_kind, grid_of, make_field
 from .grid import Grid
 
@@ -112,9 +113,17 @@ def _name(glyph: str, *operands: xr.DataArray, infix: bool = False) -> str | Non
     return glyph.join(wrapped) if infix else f"{glyph}{wrapped[0]}"
 
 
+def _kernel(name: str, da: xr.DataArray, grid: Grid, method: str, backend: str | None, **kw: Any) -> Any:
+    """Run a differential kernel on a field's values: in memory, or chunk by chunk (`map_overlap`) when
+    they are a Dask array, so a field larger than memory stays lazy."""
+    if is_dask_array(da.data):
+        return apply_chunked(name, da.data, grid, method, backend=backend, **kw)
+    return getattr(K, name)(da.values, K.axis_specs(grid), method=method, backend=backend, **kw)
+
+
 def _result(values: Any, like: xr.DataArray, grid: Grid, name: str | None, units: str) -> xr.DataArray:
     """Wrap kernel output like the input field: same grid and bcs, axis coordinate attrs kept."""
-    out = make_field(np.asarray(values), grid, name=name, units=units)
+    out = make_field(values if is_dask_array(values) else np.asarray(values), grid, name=name, units=units)
     for axis in grid.names:
         if axis in like.coords and like.coords[axis].attrs:
             out.coords[axis].attrs.update(like.coords[axis].attrs)
@@ -158,7 +167,7 @@ def grad(
     _need_kind(da, ("scalar",), "∇", "Take `∇·` of a vector field, or `∇` of one component.")
     if not g.space_axes:
         raise CodexTypeError(f"`∇` needs a spatial axis; {_describe(da)}. Add `x` to the grid.")
-    values = K.grad(da.values, K.axis_specs(g), K.resolve_method(method, order), backend=backend)
+    values = _kernel("grad", da, g, K.resolve_method(method, order), backend)
     return _result(values, da, g, _name("∇", da), _per(_units(da), _space_unit(da, g), 1))
 
 
@@ -174,7 +183,7 @@ def div(
     """∇·F: the divergence of a vector field, a scalar field."""
     da, g = prepare(F, grid, bc, "∇·")
     _need_kind(da, ("vector",), "∇·", f"Take `∇` first or build a vector {_vector_hint(g)}.")
-    values = K.div(da.values, K.axis_specs(g), K.resolve_method(method, order), backend=backend)
+    values = _kernel("div", da, g, K.resolve_method(method, order), backend)
     return _result(values, da, g, _name("∇·", da), _per(_units(da), _space_unit(da, g), 1))
 
 
@@ -194,7 +203,7 @@ def curl(
         raise CodexTypeError(
             f"`∇×` needs a 2-D or 3-D vector field; {_describe(da)}. Add a second spatial axis to the grid."
         )
-    values = K.curl(da.values, K.axis_specs(g), K.resolve_method(method, order), backend=backend)
+    values = _kernel("curl", da, g, K.resolve_method(method, order), backend)
     return _result(values, da, g, _name("∇×", da), _per(_units(da), _space_unit(da, g), 1))
 
 
@@ -209,7 +218,7 @@ def lap(
 ) -> xr.DataArray:
     """Δf = Σ ∂²f/∂xᵢ² over the spatial axes (componentwise for vector and tensor fields)."""
     da, g = prepare(f, grid, bc, "Δ")
-    values = K.lap(da.values, K.axis_specs(g), K.resolve_method(method, order), backend=backend)
+    values = _kernel("lap", da, g, K.resolve_method(method, order), backend)
     return _result(values, da, g, _name("Δ", da), _per(_units(da), _space_unit(da, g), 2))
 
 
@@ -235,7 +244,7 @@ def dalembert(
     da, g = prepare(f, grid, bc, "□")
     _need_time(da, g, "□")
     m = K.resolve_method(method, order)
-    values = K.dalembert(da.values, K.axis_specs(g), c=float(c), method=m, backend=backend)
+    values = _kernel("dalembert", da, g, m, backend, c=float(c))
     return _result(values, da, g, _name("□", da), _per(_units(da), _axis_unit(da, "t"), 2))
 
 
@@ -253,7 +262,7 @@ def partial(
     """∂f/∂axis (or ∂²f/∂axis² with `deriv=2`) along any grid axis, componentwise for vectors."""
     da, g = prepare(f, grid, bc, f"∂{axis}")
     index = g.names.index(g.axis(axis).name)
-    values = K.derivative(da.values, K.axis_specs(g), index, deriv, K.resolve_method(method, order), backend=backend)
+    values = _kernel("derivative", da, g, K.resolve_method(method, order), backend, axis=index, deriv=deriv)
     glyph = f"∂{axis}" if deriv == 1 else f"∂{axis}{axis}"
     return _result(values, da, g, _name(glyph, da), _per(_units(da), _axis_unit(da, axis), deriv))
 

@@ -12,7 +12,7 @@ prog.fusable, prog.inputs          # True, ("ψ",)
 prog = to_wave_program(rewrite(expr))   # the program of a derivation's result
 ```
 
-Ops that the bridge can fuse are in `FUSABLE_OPS` and `FUSABLE_CALLS`; any other op (state ops
+Ops whose spec (`codexlab.ops`) is fusable and has an array rule can be fused; any other op (state ops
 `⊕ ⊖ ↔ ⧖`, `load`, `random`, user functions, strings) still gets an instruction, but makes the program
 not fusable, with the reason in `why_not`.
 """
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BackendError, CodexNameError, CodexTypeError, did_you_mean
+from ..ops import find_spec
 from ..photon.ir import PAssign, PDefine, PExpr, PNode, walk
 
 __all__ = [
@@ -33,8 +34,6 @@ __all__ = [
     "QGlyphProgram",
     "Ref",
     "NotFusable",
-    "FUSABLE_OPS",
-    "FUSABLE_CALLS",
     "COMPARISONS",
     "to_qglyph",
     "to_wave_program",
@@ -45,12 +44,13 @@ __all__ = [
 QGLYPH_VERSION = "qglyph/1"
 
 COMPARISONS = frozenset({"<", ">", "≤", "≥", "==", "≠"})
-FUSABLE_OPS = frozenset(
-    {"+", "-", "*", "/", "^", "neg", "∇", "∇·", "∇×", "Δ", "□", "d/dt", "∂x", "∂y", "∂z", "∂t"}
-    | {"•", "×", "⊗", "density", "norm", "⋈", "vec"}
-    | COMPARISONS
-)
-FUSABLE_CALLS = frozenset({"sin", "cos", "tan", "exp", "log", "sqrt", "abs", "conj", "re", "im"})
+
+
+def _fusable(key: str) -> bool:
+    """Whether an op (or call) may run in a fused program: its spec says so and it has an array rule."""
+    spec = find_spec(key)
+    return spec is not None and spec.fusable is not False and spec.array is not None
+
 
 _WHY: dict[str, str] = {
     "⊕": "it normalizes a superposition of states",
@@ -229,13 +229,13 @@ def _reason(ins: QInstr) -> str | None:
     """Why this instruction cannot be fused, or None."""
     if ins.op == "call":
         fn = str(ins.attr("fn"))
-        if fn in FUSABLE_CALLS:
-            if len(ins.args) != 1 or ins.attr("kw"):
-                return f"`{fn}` takes one argument on the fused path; run it op by op."
+        if _fusable(fn):
+            if ins.attr("kw"):
+                return f"`{fn}` takes no keywords on the fused path; run it op by op."
             return None
         why = _WHY.get(fn, f"`{fn}` is not an elementary function")
         return f"`{fn}` cannot run in a fused program ({why}); run it op by op."
-    if ins.op in FUSABLE_OPS:
+    if _fusable(ins.op):
         return None
     why = _WHY.get(ins.op, "it has no fused kernel")
     return f"`{ins.op}` cannot run in a fused program ({why}); run it op by op."
@@ -264,7 +264,7 @@ class _Builder:
 
     def leaf(self, n: PNode) -> Ref:
         if n.op == "num":
-            return n.value  # type: ignore[no-any-return]
+            return n.value
         if n.op == "imag":
             return 1j
         if n.op == "coord":

@@ -96,7 +96,7 @@ def relax(f: Any, steps: int = 1, *, grid: Grid | None = None, bc: BC = None) ->
 def make_result(values: Any, da: xr.DataArray, g: Grid, attrs: dict[str, Any]) -> xr.DataArray:
     """The stepped field, with the input's name and units."""
     units = str(da.attrs.get("units", "1"))
-    return make_field(np.asarray(values), g, name=da.name, units=units, attrs=attrs)
+    return make_field(np.asarray(values), g, name=None if da.name is None else str(da.name), units=units, attrs=attrs)
 
 
 def _lambda_max(axes: tuple[AxisSpec, ...], method: str) -> float:

@@ -24,7 +24,8 @@ def state_digest(arrays: list[np.ndarray], decimals: int = 10) -> str:
     """Hash of the loop state rounded to `decimals` places, so cycles up to rounding noise are found."""
     h = hashlib.blake2b(digest_size=12)
     for a in arrays:
-        q = np.round(a, decimals) + 0.0  # + 0.0 turns −0.0 into 0.0
+        with np.errstate(all="ignore"):  # huge values overflow when scaled to round; they hash as inf
+            q = np.round(a, decimals) + 0.0  # + 0.0 turns −0.0 into 0.0
         h.update(np.ascontiguousarray(q).tobytes())
     return h.hexdigest()
 
@@ -47,8 +48,9 @@ class AttractorTracker:
         if not arrays:
             return False
         if self._previous is not None and len(self._previous) == len(arrays):
-            delta = max(float(np.linalg.norm((a - b).ravel())) for a, b in zip(arrays, self._previous, strict=True))
-            scale = max(max(float(np.linalg.norm(a.ravel())) for a in arrays), 1.0)
+            with np.errstate(all="ignore"):  # a diverging iterate overflows here; the finite check stops it
+                delta = max(float(np.linalg.norm((a - b).ravel())) for a, b in zip(arrays, self._previous, strict=True))
+                scale = max(max(float(np.linalg.norm(a.ravel())) for a in arrays), 1.0)
             if delta < self.eps * scale:
                 self._found = {"kind": "fixed_point", "iteration": k, "residual": delta}
                 return True

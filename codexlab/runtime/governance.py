@@ -7,7 +7,6 @@ once the cell has committed (`Lab.run`), so a failed cell leaves only its error 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,10 +30,7 @@ from ..sqi import (
 )
 from ..sqi.scoring import SCORED_STAGES
 
-__all__ = ["Governance", "StatementVerdict", "DERIVATIVE_ORDER"]
-
-#: Derivative order per glyph: drift of a derivative is measured against h^−order · ‖input‖.
-DERIVATIVE_ORDER = {"Δ": 2, "□": 2, "∇": 1, "∇·": 1, "∇×": 1, "d/dt": 1, "∂x": 1, "∂y": 1, "∂z": 1, "∂t": 1}
+__all__ = ["Governance", "StatementVerdict"]
 
 
 @dataclass
@@ -95,21 +91,16 @@ class Governance:
 
     # ------------------------------------------------------------------------------------ drift
 
-    def drift_report(
-        self, value: Any, exact: Any, grid: Grid, glyph: str, input_norm: float | None
-    ) -> DriftReport | None:
-        """Discretization drift of a wave value against its exact form (≤ 4096 sampled points)."""
+    def drift_report(self, value: Any, exact: Any, grid: Grid, terms: Sequence[Any] | None) -> DriftReport | None:
+        """Discretization drift of a grid value against its exact form (≤ 4096 sampled points), scaled by
+        the norms of the op's exact `terms` (SEMANTICS)."""
         if exact is None or not isinstance(value, xr.DataArray):
             return None
-        order = DERIVATIVE_ORDER.get(glyph, 0)
-        scale = None
-        if input_norm is not None and math.isfinite(input_norm):
-            scale = input_norm * min(grid.spacing) ** (-order)
         try:
-            component = discretization_drift(value, exact, grid, input_scale=scale)
+            component = discretization_drift(value, exact, grid, terms=terms or ())
         except Exception:  # noqa: BLE001 - an exact form that will not evaluate gives no drift, not a failure
             return None
-        return DriftReport([component])
+        return DriftReport((component,))
 
     # ------------------------------------------------------------------------------ per statement
 
@@ -139,7 +130,6 @@ class Governance:
             spacing=grid.spacing,
             growth_limit=float(self.config.thresholds.get("growth_limit", 1e6)),
             goals=goals,
-            publish=False,
         )
         updates = {u["beam_id"]: u for u in sqi.updates}
         out = StatementVerdict(beams=[], scores=list(sqi.scores))

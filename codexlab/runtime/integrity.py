@@ -2,9 +2,13 @@
 
 Each eid gets its own exchange, seeded from the scroll's `@seed` and the eid (`pair_key_seed`), so the
 key can be re-derived to verify a stored beam. This is a simulation of the protocol's statistics
-(sifting, QBER, abort above 11 %), not a secure channel: whoever knows the seed knows the key. The
-signature and the exchange's public record go into the beam's `result["qkd"]`; the signature covers
-every other content field of the beam (see `codexlab.sqi.qkd.sign_beam`).
+(sifting, QBER, abort above 11 %), not a secure channel and NOT tamper evidence: the exchange seed is
+stored in the record beside the signature, so anyone can re-derive the key and re-sign an edited beam.
+A signature that does not match shows an accident (or a careless edit), nothing more. Tamper evidence
+for stored beams comes from the store's sealed run anchors (`codexlab.store.anchors`, `codexlab
+verify`), whose key is kept outside the store. The signature and the exchange's public record go into
+the beam's `result["qkd"]`; the signature covers every other content field of the beam (see
+`codexlab.sqi.qkd.sign_beam`).
 """
 
 from __future__ import annotations

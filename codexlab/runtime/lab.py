@@ -1,43 +1,59 @@
 """`Lab`: the one entry point — opens the stores under a home and runs cells through the pipeline.
 
-The magic, the CLI and the tests all go through `Lab.run`, so they share one path:
-parse → Photon IR → rewrite → schedule → execute → persist (one transaction per cell).
+The magic, the CLI and the tests all go through `Lab.run`, which is the stage list of `pipeline`:
+parse → rewrite → plan → execute (→ vet at every bind) → persist → score → trace → export → publish.
+`lab.compile(code)` shows the program a cell would run, without running it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import threading
 import time
-import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..contracts import BeamEvent, new_beam_id, utc_now_iso
-from ..errors import CodexError
+from ..contracts import BeamEvent, check_container_id, utc_now_iso
+from ..errors import CodexCancelled, CodexError, CodexNameError, CodexValueError, did_you_mean
 from ..flags import Flags, resolve_flags
-from ..lang import ast
-from ..lang.parser import parse
+from ..ops import OpTable
+from ..sqi.scoring import cell_qscore
 from ..store import open_store
 from ..store.base import BeamStore
-from ..store.vault import Vault
+from ..store.vault import open_vault
 from .admission import CellGate
 from .cells import CellLog
-from .executor import CellExecutor, CellResult
+from .codex_scheduler import PlanSettings
+from .codex_trace import log_codex_trace, trace_event
+from .cost import CodexCostEstimator
+from .fences import RunFences
+from .machine import CellResult
 from .memory import CarrierMemory
 from .metrics import BUS, MetricsBus, record_execution_metrics
 from .overload import DEFAULT_LATENCY_BUDGET_MS, OverloadController
+from .pipeline import CellState, error_beam, run_pipeline
+from .program import Program
 from .run import Run
-from .scheduler import Scheduler
+from .stale import CellWatch
 from .status import DEFAULT_TOL, ContainerReport, cell_report, failed_cell_report, summarize
-from .values import Vetoed
 
-__all__ = ["Lab", "default_home", "MIN_FUSION_SPEEDUP"]
+if TYPE_CHECKING:
+    import xarray as xr
+    from distributed import Client
 
-#: A fusion glyph is kept only when its fused kernel is at least this much faster than op-by-op dispatch.
-MIN_FUSION_SPEEDUP = 1.2
+    from ..container import Container
+    from ..qpu import Sheet, SheetRun
+
+__all__ = ["Lab", "default_home", "MIN_FUSION_GAIN", "DEFAULT_CONTAINER"]
+
+_RUN_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+#: A fusion glyph is kept only when op-by-op dispatch moves at least this many times the bytes its fused
+#: kernel moves (`patterns.fusion.traffic_gain`: from the op specs, never a timing).
+MIN_FUSION_GAIN = 1.2
 
 DEFAULT_CONTAINER = "default_container"
 
@@ -51,9 +67,12 @@ class Lab:
     """Opens `beams.db`, `kg/`, `vault/` and `traces/` under a home and runs CodexLang cells.
 
     Parameters: `home` (default `$CODEXLAB_HOME` or `./.codexlab`); `db_url` (default
-    `$CODEXLAB_DB_URL` or SQLite in the home); `flags` (overrides of the feature flags);
-    `data_roots` (folders `load()` may read, default `<repo>/data` and `<home>/data`);
-    `max_concurrency` and `latency_budget_ms` (ms per slot) for the overload back-off of `run`.
+    `$CODEXLAB_DB_URL` or SQLite in the home); `flags` (overrides of the feature flags, fixed for the
+    Lab's life: make a new Lab to change them); `data_roots` (folders `load()` may read, default
+    `<repo>/data` and `<home>/data`); `bus` (the metrics bus, default the process-wide one);
+    `max_concurrency` and `latency_budget_ms` (ms per slot) turn on the overload back-off (off by
+    default: with it, a busy Lab defers cells or runs them at a lower precision); `graph=False` leaves
+    the knowledge graph out (a sweep point's throwaway Lab: its client exports the run).
     """
 
     def __init__(
@@ -64,43 +83,51 @@ class Lab:
         flags: Mapping[str, Any] | None = None,
         data_roots: list[str | os.PathLike[str]] | None = None,
         bus: MetricsBus | None = None,
-        max_concurrency: int = 2,
+        max_concurrency: int | None = None,
         latency_budget_ms: float = DEFAULT_LATENCY_BUDGET_MS,
+        graph: bool = True,
     ) -> None:
         self.home = Path(home).expanduser().resolve() if home is not None else default_home().resolve()
         for sub in ("kg", "vault", "traces", "data"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
-        self.flags: Flags = resolve_flags(flags)
+        self._flags: Flags = resolve_flags(flags)
         self.store: BeamStore = open_store(db_url, home=self.home)
         self.store.ensure_tables()
-        self.vault = Vault(self.home / "vault")
+        self.vault = open_vault(self.home)
         self.data_roots = tuple(Path(p).resolve() for p in data_roots) if data_roots else self._default_roots()
-        self.overload = OverloadController(max_concurrency, latency_budget_ms)
-        self.scheduler = Scheduler(cost_threshold=float(self.flags.COST_THRESHOLD), overload=self.overload)
         self.bus = bus or BUS
         from ..qwave.precision import PrecisionProfiler
 
         self.profiler = PrecisionProfiler()
-        self.gate = CellGate(self.overload, self.profiler)
-        self._precision_cache: dict[str, Any] = {}
-        self._sym_cache: dict[Any, Any] = {}
-        self._entropy_cache: dict[str, float] = {}
+        self.estimator = CodexCostEstimator(self.store)
+        #: The overload back-off (None unless `max_concurrency` was given).
+        self.overload = OverloadController(max_concurrency, latency_budget_ms) if max_concurrency else None
+        self.gate = CellGate(self.overload, self.profiler) if self.overload is not None else None
+        #: The op specs this Lab's cells resolve: the built-in ones and this Lab's own fusion glyphs.
+        self.ops = OpTable()
+        #: Photon's rule set for this Lab: the defaults until a kept fusion glyph adds its rule.
+        self.rules: Any = None
+        self.precision_cache: dict[str, Any] = {}
+        self.sym_cache: dict[Any, Any] = {}
+        self.entropy_cache: dict[str, float] = {}
+        self.programs: dict[str, Any] = {}
         from ..sqi import load_soullaw_config
 
         self.soullaw = load_soullaw_config(self._policy_file())
         self.trace_path = self.home / "traces" / "collapse_trace.jsonl"
         self._containers: dict[str, CarrierMemory] = {}
         self._cells = 0
-        self._programs: dict[str, Any] = {}
+        self._count_lock = threading.Lock()
         #: Each cell's code, status report and qscore, per container (repairs, dreams and `status` read it).
         self.cells = CellLog()
-        self._fusions: dict[str, Any] = {}
-        self._fusion_mutations: dict[str, str] = {}
-        #: A fusion glyph is kept only when its measured speedup reaches this (default `MIN_FUSION_SPEEDUP`).
-        self.min_fusion_speedup = MIN_FUSION_SPEEDUP
-        #: Photon's rule set for this Lab: the defaults until a kept fusion glyph adds its rule.
-        self.rules: Any = None
+        #: This Lab's kept fusion glyphs by name, and the DNA mutation that recorded each chain tried.
+        self.fusions: dict[str, Any] = {}
+        self.fusion_mutations: dict[str, str] = {}
+        #: A fusion glyph is kept only when its traffic gain reaches this (default `MIN_FUSION_GAIN`).
+        self.min_fusion_gain = MIN_FUSION_GAIN
         self._locks: dict[str, threading.RLock] = {}
+        #: Who ends each running run: the run itself or `fail_run` from outside (see `runtime.fences`).
+        self.fences = RunFences()
         self._locks_guard = threading.Lock()
         self._dream_threads: list[threading.Thread] = []
         #: Variants per cell that `PHASE9_ENABLED` dreams of.
@@ -109,7 +136,30 @@ class Lab:
         self.progress = True
         #: Seconds between live HUD updates while a cell runs (when something follows the bus).
         self.live_interval_s = 0.1
+        #: Vault snapshots: `bound` keeps the values bound to names (every beam's `vault_ref` still
+        #: resolves for those), `all` every op's value.
+        self.snapshots = "bound"
         self._kg: Any = None
+        #: Whether committed runs are exported to the knowledge graph at `<home>/kg/`.
+        self.graph = graph
+        #: What each committed cell read, so a redefinition marks its readers stale (`stale_cells`).
+        self.cell_watch = CellWatch()
+
+    # -------------------------------------------------------------------------------------- settings
+
+    @property
+    def flags(self) -> Flags:
+        """The feature flags this Lab was made with (read-only: make a new Lab to change them)."""
+        return self._flags
+
+    def plan_settings(self, profile: bool = False) -> PlanSettings:
+        """What the plan stage depends on besides the cell and its container: the flags."""
+        bound = float(self.flags.COST_THRESHOLD)
+        return PlanSettings(
+            wave_on=bool(self.flags.QWAVE_EXEC_ON),
+            size_bound=int(min(max(bound, 0.0), 1e12)),
+            profile=profile,
+        )
 
     @property
     def kg(self) -> Any:
@@ -123,17 +173,15 @@ class Lab:
     def qglyph(self, qglyph_id: str) -> Any:
         """The QGlyph program with this content-hash id, as written in beams and collapse traces."""
         try:
-            return self._programs[qglyph_id]
+            return self.programs[qglyph_id]
         except KeyError:
-            from ..errors import CodexNameError, did_you_mean
-
             raise CodexNameError(
-                f"No QGlyph program `{qglyph_id}` was compiled in this Lab{did_you_mean(qglyph_id, self._programs)}."
+                f"No QGlyph program `{qglyph_id}` was compiled in this Lab{did_you_mean(qglyph_id, self.programs)}."
             ) from None
 
     def register_program(self, program: Any) -> str:
         """Keep a QGlyph program so `lab.qglyph(id)` resolves it; returns its id."""
-        self._programs[program.qglyph_id] = program
+        self.programs[program.qglyph_id] = program
         return str(program.qglyph_id)
 
     def _policy_file(self) -> Path | None:
@@ -142,12 +190,14 @@ class Lab:
         return own if own.is_file() else None
 
     def configure(self, container: str | None = None, **config: Any) -> dict[str, Any]:
-        """Set a container's config (`requires_consent`, `consent_granted`, `thresholds`, `laws`)."""
+        """Set a container's config (`requires_consent`, `consent_granted`, `thresholds`, `laws`, `fuse`,
+        `track_attractors`, `drift_tol`)."""
         memory = self.memory(container)
         memory.config.update(config)
         return dict(memory.config)
 
-    def _governance(self, memory: CarrierMemory) -> Any:
+    def governance(self, memory: CarrierMemory) -> Any:
+        """The vet stage's scorer and policy for a container (its thresholds and laws over the Lab's)."""
         from ..photon.rules import DEFAULT_RULES
         from .governance import Governance
 
@@ -159,7 +209,7 @@ class Lab:
             data_roots=self.data_roots,
             qkd_on=bool(self.flags.QKD_ON),
             container=memory.config,
-            entropy_cache=self._entropy_cache,
+            entropy_cache=self.entropy_cache,
         )
 
     def _default_roots(self) -> tuple[Path, ...]:
@@ -190,8 +240,61 @@ class Lab:
         """Take over another Lab's containers and cell log (a Lab recreated with new flags keeps its cells)."""
         self._containers.update(other._containers)
         self.cells.update(other.cells)
+        self.cell_watch = other.cell_watch
 
-    # ----------------------------------------------------------------------------------------- run
+    def container_lock(self, container: str | None = None) -> threading.RLock:
+        """The lock `run` holds while a cell changes this container (a sheet holds it to read and merge)."""
+        return self.lock_for(container or DEFAULT_CONTAINER)
+
+    def container(self, container: str | None = None) -> Container:
+        """The container as an object: its names, an xarray export (`to_dataset`, `to_netcdf`, `to_zarr`),
+        `fork` and `execute` (see `codexlab.container.Container`)."""
+        from ..container import Container
+
+        return Container(self, self.memory(container).container_id)
+
+    def container_from_dataset(self, dataset: xr.Dataset | str | os.PathLike[str], container: str) -> Container:
+        """Bring an xarray Dataset's fields (or a NetCDF/Zarr path's) into a container as ingest beams
+        linked to the source's content hash (see `codexlab.container.container_from_dataset`)."""
+        from ..container import container_from_dataset
+
+        return container_from_dataset(self, dataset, container)
+
+    def run_sheet(
+        self,
+        source: Sheet | str | os.PathLike[str] | Mapping[str, str],
+        *,
+        jobs: int = 1,
+        container: str | None = None,
+        cache: bool = True,
+    ) -> SheetRun:
+        """Run a sheet of cells as a dependency graph, `jobs` cells at a time, reusing unchanged cells'
+        results (see `codexlab.qpu.execute_sheet`); returns a `SheetRun`."""
+        from ..qpu import execute_sheet
+
+        return execute_sheet(self, source, jobs=jobs, container=container, cache=cache)
+
+    def stale_cells(self, container: str | None = None) -> dict[str, list[str]]:
+        """Cells of a container that read a name redefined since they ran → the changed names, in order."""
+        memory = self.memory(container)
+        return self.cell_watch.stale(memory.container_id, memory)
+
+    def rerun_stale(self, container: str | None = None) -> list[Run]:
+        """Run a container's stale cells again, in the order they first ran, until none is stale."""
+        return self.cell_watch.rerun(self, self.memory(container).container_id)
+
+    def lock_for(self, container: str) -> threading.RLock:
+        """The lock that runs one cell at a time in a container."""
+        with self._locks_guard:
+            return self._locks.setdefault(container, threading.RLock())
+
+    # ------------------------------------------------------------------------------------------- run
+
+    def _cell_id(self, cell_id: str | None, run_hint: str) -> str:
+        with self._count_lock:
+            self._cells += 1
+            n = self._cells
+        return cell_id or f"cell_{n:03d}_{run_hint[:6]}"
 
     def run(
         self,
@@ -199,40 +302,122 @@ class Lab:
         container: str | None = None,
         *,
         cell_id: str | None = None,
+        run_id: str | None = None,
         profile: bool | None = None,
         source: str = "codex",
         cancel: threading.Event | None = None,
+        memory: CarrierMemory | None = None,
     ) -> Run:
-        """Parse, rewrite, schedule and execute a cell; persist its beams together; return a `Run`.
+        """Run a cell through the pipeline (`pipeline.STAGES`) and return its `Run`.
 
-        `profile=True` (or the flag `PHASE10_ENABLED`) profiles every wave op in every precision
-        format into `lab.profiler`. Setting `cancel` stops the run before its next instruction with
-        `CodexCancelled` (and nothing of it is kept but its error beam). Raises: `CodexSyntaxError` for
-        text that does not parse, another `CodexError` subclass for a cell that fails. Either way the
-        store gains exactly one `error` beam and nothing else.
+        `profile=True` (or the flag `PHASE10_ENABLED`) profiles every grid op in every precision format
+        into `lab.profiler`. Setting `cancel` stops the run before its next instruction (or its commit)
+        with `CodexCancelled`; `fail_run` fails it from another thread. `memory` runs the cell against
+        that carrier memory instead of its container's (a sheet cell's private memory, labelled with the
+        container id): the caller owns it, so it is not locked, and SPE auto-fuse and dreams, which work
+        on the container itself, do not run. `run_id` names the run (a sweep's point ids, a service's
+        announced id; default a fresh random id); it must not be in the store yet.
+        Raises: `CodexSyntaxError` for text that does not parse, another `CodexError` subclass for a
+        cell that fails; either way the store gains exactly one `error` beam and the container's memory
+        is as before.
         """
+        if memory is not None and container not in (None, memory.container_id):
+            raise CodexValueError(
+                f'`container="{container}"` and `memory` of `{memory.container_id}` disagree; pass one of them.'
+            )
+        if container is not None:
+            check_container_id(container)  # any printable id; refused before anything runs or is stored
         profile = bool(self.flags.PHASE10_ENABLED) if profile is None else profile
-        run_id = uuid.uuid4().hex[:16]
-        self._cells += 1
-        cell = cell_id or f"cell_{self._cells:03d}_{run_id[:6]}"
-        auto = bool(self.flags.SPE_AUTO_FUSE) and source == "codex"
+        if run_id is not None and not _RUN_ID.fullmatch(run_id):
+            raise CodexValueError(
+                f"`run_id` {run_id!r} is not 1-64 letters, digits, `_`, `-` or `.`; pass such an id or None."
+            )
+        if run_id is not None and self.store.beams_for_run(run_id):
+            raise CodexValueError(f"The store already holds a run `{run_id}`; pass a new `run_id` (or None).")
+        state = CellState(self, code, container if memory is None else memory.container_id, "", source, profile, cancel)
+        state.own = memory
+        state.run_id = run_id or state.run_id
+        state.cell_id = self._cell_id(cell_id, state.run_id)
+        auto = bool(self.flags.SPE_AUTO_FUSE) and source == "codex" and memory is None
+        metrics = state.metrics
+        unsubscribe = self.bus.subscribe(
+            lambda e: metrics.append(e) if e.get("run_id") == state.run_id else None, {"execution_metrics"}
+        )
+        fence_container = state.container or DEFAULT_CONTAINER
         try:
-            run = self._run_cell(code, container, run_id, cell, profile, source, cancel)
-        except CodexError:
-            repaired = self._auto_repair(cell) if auto else None
+            try:
+                with self.fences.open(state.run_id, state.cell_id, fence_container, code):
+                    run = run_pipeline(state)
+            finally:
+                unsubscribe()
+                self._persist_metrics(metrics)
+        except CodexError as err:
+            cancelled = isinstance(err, CodexCancelled)
+            repaired = _hooks().auto_repair(self, state.cell_id) if auto and not cancelled else None
             if repaired is None:
                 raise
             return repaired
-        run = self._auto_spe(run) if auto else run
-        if self.flags.PHASE9_ENABLED and source == "codex":
+        run = _hooks().auto_spe(self, run) if auto else run
+        if self.flags.PHASE9_ENABLED and source == "codex" and memory is None:
             self._start_dreams(run)
         return run
 
-    def _start_dreams(self, run: Run) -> None:
-        """`PHASE9_ENABLED`: run `dream_count` variants of the cell in a background thread (see `dreams`)."""
-        from .dreams import dream
+    def compile(self, code: str, container: str | None = None) -> Program:
+        """The program `run` would execute for this cell in this container — printable like `dis` —
+        without running it (the container is not changed)."""
+        from .pipeline import parse, plan, rewrite
 
-        thread = threading.Thread(target=dream, args=(self, run), name=f"codexlab-dream-{run.cell_id}", daemon=True)
+        state = CellState(self, code, container, "compile")
+        state = parse(state)
+        state.memory = self.memory(state.container).snapshot()
+        state = plan(rewrite(state))
+        assert state.program is not None
+        return state.program
+
+    def fail_cell(self, state: CellState, err: BaseException) -> None:
+        """A failed cell: memory back as it was, one `error` beam (unless `fail_run` wrote it already), a
+        failed-op gap in its report."""
+        container = state.memory.container_id if state.memory is not None else state.container or DEFAULT_CONTAINER
+        if state.memory is not None and state.snapshot is not None:
+            state.memory.restore(state.snapshot)
+        beam = error_beam(err, state.run_id, state.cell_id, container, state.code, state.source)
+        self.fences.own_error(state.run_id, lambda: self.store.persist_beam_events([beam]))
+        record = self.cells.record(container, state.cell_id)
+        record.code, record.report, record.qscore = state.code, failed_cell_report(err), 0.0
+
+    def fail_run(self, run_id: str, error: CodexError) -> BeamEvent | None:
+        """Fail a running run from outside (a supervisor whose worker is stuck in one instruction).
+
+        Persists the run's one `error` beam now, from `error`; when the run's thread returns, its commit
+        is refused and it writes no second error beam. Set the run's `cancel` event too, so it stops at
+        its next instruction. Returns the error beam, or None when the run is not running here or has
+        begun to commit (it then ends on its own, with its beams or its own error beam).
+        """
+
+        def write(fence: Any) -> BeamEvent:
+            container = self.cells.container_of(fence.cell_id) or fence.container_id  # `@container` of the code
+            beam = error_beam(error, run_id, fence.cell_id, container, fence.code, "codex")
+            return self.store.persist_beam_events([beam])[0]
+
+        return self.fences.fail(run_id, write)
+
+    def record_cell(self, state: CellState) -> None:
+        """A committed cell's status report and qscore in the cell log."""
+        assert state.result is not None and state.memory is not None
+        result = state.result
+        record = self.cells.record(state.memory.container_id, state.cell_id)
+        vetoed = [v for v in result.values.values() if type(v).__name__ == "Vetoed"]
+        record.report = cell_report(result.beams, result.goals, len(result.statements), vetoed)
+        record.qscore = cell_qscore(result.scores) or 0.0
+        if state.own is None:  # a sheet reports its cells itself, once they are merged into the container
+            self.cell_watch.observe(state.memory.container_id, state.cell_id, state.code, state.memory)
+
+    def _start_dreams(self, run: Run) -> None:
+        """`PHASE9_ENABLED`: run `dream_count` variants of the cell in a forked container, in the background
+        (`patterns.hooks.dream`); the user's container never changes (see `adopt_dream`)."""
+        thread = threading.Thread(
+            target=_hooks().dream, args=(self, run), name=f"codexlab-dream-{run.cell_id}", daemon=True
+        )
         self._dream_threads.append(thread)
         thread.start()
 
@@ -242,30 +427,77 @@ class Lab:
             thread.join(timeout)
         self._dream_threads = [t for t in self._dream_threads if t.is_alive()]
 
-    def _run_cell(
-        self,
-        code: str,
-        container: str | None,
-        run_id: str,
-        cell: str,
-        profile: bool,
-        source: str,
-        cancel: threading.Event | None = None,
-    ) -> Run:
-        started = time.perf_counter()
-        collected: list[dict[str, Any]] = []
-        unsubscribe = self.bus.subscribe(
-            lambda e: collected.append(e) if e.get("run_id") == run_id else None, {"execution_metrics"}
-        )
-        try:
-            run = self._run(code, container, run_id, cell, started, profile, source, cancel)
-            self._publish_qfc(run, collected, profile)
-            return run
-        finally:
-            unsubscribe()
-            self._persist_metrics(collected)
+    # ----------------------------------------------------------------------------- after the commit
 
-    def _publish_qfc(self, run: Run, metrics: list[dict[str, Any]], profiled: bool) -> None:
+    def sign_pairs(self, result: CellResult, memory: CarrierMemory) -> None:
+        """`QKD_ON`: sign the pair members' beams with their BB84 keys, then let SoulLaw verify each."""
+        from ..sqi.soullaw import vet
+        from .integrity import QKD_FIELD, broken_signatures, sign_entangled_beams
+
+        signed = sign_entangled_beams(
+            result.beams, seed=memory.seed, eavesdropper=bool(memory.config.get("qkd_eavesdropper", False))
+        )
+        broken = broken_signatures(signed)
+        checked = []
+        for beam in signed:
+            if QKD_FIELD in beam.result:
+                ok = beam.beam_id not in broken
+                verdicts = vet(beam, {"qkd_on": True, "signature_ok": ok}, laws=["qkd_signature"])
+                result.verdicts.extend(verdicts)
+                if any(v.outcome == "veto" for v in verdicts):
+                    beam = beam.evolve(verdict="veto")
+            checked.append(beam)
+        result.beams[:] = checked
+
+    def export_kg(self, result: CellResult, run_id: str) -> None:
+        """Approved beams and their scores into the run's named graph (vetoed ones go nowhere), then the
+        runs other processes left pending; a graph that cannot be written leaves the run queued (no raise)."""
+        if not self.graph:
+            return
+        from ..kg import export_after_commit
+
+        with record_execution_metrics("kg_export", bus=self.bus, run_id=run_id, rows=len(result.beams)):
+            export_after_commit(self.home, self.store, run_id, result.scores, result.beams)
+
+    def publish_governance(self, result: CellResult, events: list[Any]) -> None:
+        """After the cell committed: SQI score events on the bus, SoulLaw verdicts in the trace JSONL."""
+        from ..sqi._jsonl import append_jsonl
+
+        with record_execution_metrics("sqi", bus=self.bus, rows=len(result.scores)):
+            for s in result.scores:
+                self.bus.publish({**s.model_dump(mode="json"), "type": "sqi_score"})
+        with record_execution_metrics("soullaw", bus=self.bus, rows=len(events)):
+            if events:
+                append_jsonl(self.trace_path, events)
+
+    def make_run(self, state: CellState) -> Run:
+        """The `Run` of a committed cell, from the beams in memory (nothing is read back)."""
+        from .dispatch import on_grid
+        from .values import Vetoed
+
+        assert state.result is not None and state.memory is not None
+        result, grid = state.result, state.memory.grid
+        values = {
+            name: v if isinstance(v, Vetoed) else on_grid(v, grid, self.sym_cache) for name, v in result.values.items()
+        }
+        return Run(
+            run_id=state.run_id,
+            cell_id=state.cell_id,
+            container_id=state.memory.container_id,
+            values=values,
+            exprs=dict(result.exprs),
+            derivations=dict(result.derivations),
+            beams=list(result.beams),
+            eids=list(result.eids),
+            trace=list(result.trace),
+            statements=list(result.statements),
+            intents=list(result.intents),
+            scores=list(result.scores),
+            verdicts=list(result.verdicts),
+            duration_ms=(time.perf_counter() - state.started) * 1e3,
+        )
+
+    def publish_qfc(self, run: Run, metrics: list[dict[str, Any]], profiled: bool) -> None:
         """Build, store and broadcast the run's QFC payloads; `run.qfc_id` then resolves with `lab.qfc`."""
         from .qfc import broadcast_qfc_update, build_qfc_updates, qfc_id_for, save_qfc
 
@@ -287,132 +519,23 @@ class Lab:
 
         return load_qfc(self.home / "qfc", qfc_id)
 
-    def _run(
-        self,
-        code: str,
-        container: str | None,
-        run_id: str,
-        cell: str,
-        started: float,
-        profile: bool,
-        source: str = "codex",
-        cancel: threading.Event | None = None,
-    ) -> Run:
-        tags = {"run_id": run_id, "cell_id": cell}
-        try:
-            with record_execution_metrics("parse", bus=self.bus, lines=code.count("\n") + 1, **tags):
-                tree = parse(code)
-        except CodexError as err:
-            self._persist_error(err, run_id, cell, container or DEFAULT_CONTAINER, code)
-            record = self.cells.record(container or DEFAULT_CONTAINER, cell)
-            record.code, record.report = code, failed_cell_report(err)
-            raise
-        container = _container_of(tree) or container
-        memory = self.memory(container)
-        self.cells.record(memory.container_id, cell).code = code
-        with self._lock_for(memory.container_id):  # one cell at a time per container (dreams run beside)
-            admission = self.gate.admit(cell, code, memory)
-            collapsed_from = memory.precision
-            if admission.plan is not None:
-                memory.precision = admission.plan.precision
-            try:
-                return self._execute(
-                    code, tree, memory, admission, run_id, cell, started, profile, tags, source, cancel
-                )
-            finally:
-                if admission.plan is not None and memory.precision == admission.plan.precision:
-                    memory.precision = collapsed_from
-                self.gate.finish(cell, code, (time.perf_counter() - started) * 1e3)
-
-    def _lock_for(self, container: str) -> threading.RLock:
-        with self._locks_guard:
-            return self._locks.setdefault(container, threading.RLock())
-
-    def _execute(
-        self,
-        code: str,
-        tree: ast.Scroll,
-        memory: CarrierMemory,
-        admission: Any,
-        run_id: str,
-        cell: str,
-        started: float,
-        profile: bool,
-        tags: dict[str, str],
-        source: str = "codex",
-        cancel: threading.Event | None = None,
-    ) -> Run:
-        snapshot = memory.snapshot()
-        from ..photon.adapter import codex_to_photon_ast
-        from .live import live_feed
-
-        live = live_feed(self.bus, memory.container_id, run_id, self.live_interval_s)
-
-        executor = CellExecutor(
-            memory,
-            run_id=run_id,
-            cell_id=cell,
-            wave_on=bool(self.flags.QWAVE_EXEC_ON),
-            scheduler=self.scheduler,
-            data_roots=self.data_roots,
-            vault=self.vault,
-            bus=self.bus,
-            profiler=self.profiler if profile else None,
-            precision_cache=self._precision_cache,
-            governance=self._governance(memory),
-            sym_cache=self._sym_cache,
-            programs=self._programs,
-            progress=self.progress,
-            live=live,
-            source=source,
-            rules=self.rules,
-            cancel=cancel,
-        )
-        try:
-            with record_execution_metrics("execute", bus=self.bus, **tags):
-                result = executor.run(codex_to_photon_ast(tree))
-                if live is not None:
-                    live.close()
-                result.beams.insert(0, self._admission_beam(admission, memory, run_id, cell))
-                values = {
-                    name: v if isinstance(v, Vetoed) else executor.materialize(v) for name, v in result.values.items()
+    def _persist_metrics(self, events: list[dict[str, Any]]) -> None:
+        """Write a run's execution metrics into the store's `metrics` table."""
+        if not events:
+            return
+        rows = []
+        for e in events:
+            tags = {k: v for k, v in e.items() if k not in ("type", "name", "duration_ms", "timestamp")}
+            rows.append(
+                {
+                    "name": str(e["name"]),
+                    "value": float(e["duration_ms"]),
+                    "unit": "ms",
+                    "tags": tags,
+                    "timestamp": utc_now_iso(),
                 }
-            if self.flags.QKD_ON and result.eids:
-                self._sign_pairs(result, memory)
-            with record_execution_metrics("persist", bus=self.bus, rows=len(result.beams), **tags):
-                self.store.persist_beam_events(result.beams)
-                if result.links:
-                    self.store.persist_entanglement_links(result.links)
-        except Exception as err:
-            if live is not None:
-                live.close()
-            memory.restore(snapshot)
-            self._persist_error(err, run_id, cell, memory.container_id, code)
-            record = self.cells.record(memory.container_id, cell)
-            record.report, record.qscore = failed_cell_report(err), 0.0
-            raise
-        self._publish_governance(result, memory)
-        from .repairs import cell_qscore
-
-        record = self.cells.record(memory.container_id, cell)
-        record.report = cell_report(result.beams, result.goals, len(result.statements))
-        record.qscore = cell_qscore(result.scores)
-        self._trace_collapses(result, memory, run_id, tree)
-        self._export_kg(result, run_id)
-        return self._make_run(run_id, cell, memory, result, values, started)
-
-    def _admission_beam(self, admission: Any, memory: CarrierMemory, run_id: str, cell: str) -> BeamEvent:
-        """The cell's `schedule` beam for the overload controller's decision (ok, deferred, collapsed)."""
-        return BeamEvent(
-            beam_id=new_beam_id(cell, "schedule"),
-            cell_id=cell,
-            sheet_run_id=run_id,
-            container_id=memory.container_id,
-            stage="schedule",
-            token="cell",
-            result={"scope": "cell", **admission.as_result()},
-            timestamp=utc_now_iso(),
-        )
+            )
+        self.store.persist_rows("metrics", rows)
 
     # ------------------------------------------------------------------------------ pattern engine
 
@@ -463,36 +586,20 @@ class Lab:
 
     def fuse(self, container: str | None = None, *, min_support: int = 3) -> Any:
         """Turn the container's most frequent fusable chain into a fusion glyph callable by name in later
-        scrolls (`E = fuse_….(ψ, …)`), kept when ≥ `lab.min_fusion_speedup`× faster; records it as a DNA
-        mutation (accepted or not). None when no new chain has the support or the glyph was dropped."""
-        from ..patterns import fusion_sides, recombine_from_beams
-        from ..patterns.motifs import container_beams
-
-        cid = self.memory(container).container_id
-        found = recombine_from_beams(container_beams(self.store, cid), min_support=min_support)
-        if not found or found[0].name in self._fusion_mutations:
-            return None
-        glyph = found[0]
-        kept = glyph.speedup is not None and glyph.speedup >= self.min_fusion_speedup
-        if kept:
-            if self.rules is None:
-                from ..photon.rules import DEFAULT_RULES
-
-                self.rules = DEFAULT_RULES.copy(f"lab:{self.home.name}")
-            register_fusion(glyph, self.rules)
-            self._fusions[glyph.name] = glyph
-            self._save_fusion_scroll(glyph)
-        original, mutated = fusion_sides(glyph)
-        mutation = self.record_mutation(original, mutated, "fusion", container=cid, accepted=kept)
-        self._fusion_mutations[glyph.name] = mutation.mutation_id
-        return glyph if kept else None
+        scrolls of this Lab (`E = fuse_….(ψ, …)`), kept when it saves ≥ `lab.min_fusion_gain`× memory traffic (a
+        static fact of its ops, never a timing; the measured speedup is reported); records it
+        as a DNA mutation (accepted or not). None when no new chain has the support or it was dropped."""
+        return _hooks().fuse(self, self.memory(container).container_id, min_support=min_support)
 
     def repair(self, container: str | None = None, cell_id: str | None = None, *, tries: int = 3) -> Any:
-        """Repair a cell (default: the container's worst) from its drift report: run the best-ranked patched
-        scrolls and keep the first that raises the cell's qscore; every try is a DNA mutation."""
-        from .repairs import repair_cell
+        """Repair a cell (default: the container's worst) from its drift report: run the best-ranked patches
+        (renames and directive changes; never a new value) and keep the first that raises the cell's
+        qscore; every try is a DNA mutation, and definitions it would need are recorded as proposals."""
+        return _hooks().repair_cell(self, self.memory(container).container_id, cell_id, tries=tries)
 
-        return repair_cell(self, self.memory(container).container_id, cell_id, tries=tries)
+    def adopt_dream(self, mutation_id: str, container: str | None = None) -> Run:
+        """Re-run a dream's recorded variant as its cell in the container (you adopt it)."""
+        return _hooks().adopt_dream(self, mutation_id, container)
 
     @property
     def library(self) -> Any:
@@ -501,47 +608,6 @@ class Lab:
 
         return ScrollLibrary(user_dir=self.home / "scrolls")
 
-    def _save_fusion_scroll(self, glyph: Any) -> None:
-        """A scroll in the library saying what a kept fusion glyph computes and how to call it."""
-        call = f"{glyph.name}({', '.join(glyph.inputs)})"
-        speed = "" if glyph.speedup is None else f", {glyph.speedup:.2f}× faster than op by op"
-        text = (
-            f"# Fusion glyph `{glyph.name}` (support {glyph.support}{speed}):\n#   {call} = {glyph.text}\nE = {call}\n"
-        )
-        self.library.save(glyph.name, text, overwrite=True)
-
-    def _auto_repair(self, cell: str) -> Run | None:
-        """`SPE_AUTO_FUSE` on a failed cell: the repaired run when a patch is accepted, else None."""
-        container = self.cells.container_of(cell)
-        if container is None:
-            return None
-        outcome = self.repair(container, cell)
-        if outcome.accepted is None:
-            return None
-        run = outcome.run
-        run.mutations = [t["mutation_id"] for t in outcome.tries]
-        return run
-
-    def _auto_spe(self, run: Run) -> Run:
-        """`SPE_AUTO_FUSE` after a committed cell: repair drift gaps (kept only if qscore improves) and turn a
-        chain with enough support into a fusion glyph (kept only if it is ≥ 1.2× faster)."""
-        from .status import DEFAULT_TOL
-
-        cid = run.container_id
-        record = self.cells.get(cid, run.cell_id)
-        report = record.report if record is not None else None
-        mutations: list[str] = []
-        if report is not None and (report.gaps or (report.drift or 0.0) > DEFAULT_TOL):
-            outcome = self.repair(cid, run.cell_id)
-            mutations += [t["mutation_id"] for t in outcome.tries]
-            if outcome.accepted is not None:
-                run = outcome.run
-        tried = set(self._fusion_mutations)
-        self.fuse(cid)
-        mutations += [m for name, m in self._fusion_mutations.items() if name not in tried]
-        run.mutations = list(run.mutations) + mutations
-        return run
-
     def status(self, container: str | None = None, tol: float | None = None) -> ContainerReport:
         """CLOSED, OPEN or DRIFTING for a container, from its cells' drift and gaps (with their weights)."""
         memory = self.memory(container)
@@ -549,131 +615,34 @@ class Lab:
         limit = tol if tol is not None else float(memory.config.get("drift_tol", DEFAULT_TOL))
         return summarize(memory.container_id, reports, limit)
 
-    def _sign_pairs(self, result: CellResult, memory: CarrierMemory) -> None:
-        """`QKD_ON`: sign the pair members' beams with their BB84 keys, then let SoulLaw verify each."""
-        from ..sqi.soullaw import vet
-        from .integrity import QKD_FIELD, broken_signatures, sign_entangled_beams
+    # ------------------------------------------------------------------------------------- sweeps
 
-        signed = sign_entangled_beams(
-            result.beams, seed=memory.seed, eavesdropper=bool(memory.config.get("qkd_eavesdropper", False))
-        )
-        broken = broken_signatures(signed)
-        checked = []
-        for beam in signed:
-            if QKD_FIELD in beam.result:
-                ok = beam.beam_id not in broken
-                verdicts = vet(beam, {"qkd_on": True, "signature_ok": ok}, laws=["qkd_signature"])
-                result.verdicts.extend(verdicts)
-                if any(v.outcome == "veto" for v in verdicts):
-                    beam = beam.evolve(verdict="veto")
-            checked.append(beam)
-        result.beams = checked
-
-    def _trace_collapses(self, result: CellResult, memory: CarrierMemory, run_id: str, tree: ast.Scroll) -> None:
-        """One collapse trace (contract 6) per ⧖ of the cell, with ids that `replay`, `vault.load` and
-        `qglyph` resolve."""
-        from .tracing import collapse_traces
-
-        with record_execution_metrics("collapse_trace", bus=self.bus, run_id=run_id):
-            collapse_traces(self, result, memory, run_id, tree)
-
-    def _export_kg(self, result: CellResult, run_id: str) -> None:
-        """Approved beams and their scores into the run's named graph (vetoed ones go nowhere)."""
-        if self.kg.read_only:
-            return
-        with record_execution_metrics("kg_export", bus=self.bus, run_id=run_id, rows=len(result.beams)):
-            self.kg.write_beams(self.store.beams_for_run(run_id), result.scores)
-
-    def _publish_governance(self, result: CellResult, memory: CarrierMemory) -> None:
-        """After the cell committed: SQI score events on the bus and in the store, verdicts in the trace."""
-        from ..sqi import log_soullaw_event
-
-        with record_execution_metrics("sqi", bus=self.bus, rows=len(result.scores)):
-            if result.scores:
-                self.store.persist_rows("sqi_scores", result.scores)
-                for score in result.scores:
-                    self.bus.publish({**score.model_dump(mode="json"), "type": "sqi_score"})
-        with record_execution_metrics("soullaw", bus=self.bus, rows=len(result.verdicts)):
-            if result.verdicts:
-                # Every verdict goes to the JSONL; the store keeps warnings and vetoes (a pass is already
-                # on its beam as `verdict`, and a row per law and beam doubled governance's cost).
-                log_soullaw_event(
-                    result.verdicts,
-                    path=self.trace_path,
-                    container_id=memory.container_id,
-                    store=self.store,
-                    store_outcomes=("warn", "veto"),
-                )
-
-    def _make_run(
+    def sweep(
         self,
-        run_id: str,
-        cell: str,
-        memory: CarrierMemory,
-        result: CellResult,
-        values: dict[str, Any],
-        started: float,
-    ) -> Run:
-        stored = {b.beam_id: b for b in self.store.beams_for_run(run_id)}
-        return Run(
-            run_id=run_id,
-            cell_id=cell,
-            container_id=memory.container_id,
-            values=values,
-            exprs=dict(result.exprs),
-            derivations=dict(result.derivations),
-            beams=[stored.get(b.beam_id, b) for b in result.beams],
-            eids=list(result.eids),
-            trace=list(result.trace),
-            statements=list(result.statements),
-            intents=list(result.intents),
-            scores=list(result.scores),
-            verdicts=list(result.verdicts),
-            duration_ms=(time.perf_counter() - started) * 1e3,
-        )
+        scroll: str,
+        params: Mapping[str, Sequence[float]],
+        client: Client | None = None,
+        *,
+        sweep_id: str | None = None,
+        threads: int | None = None,
+    ) -> xr.Dataset:
+        """Run `scroll` for every combination of `params` (free names of the scroll → values) on local
+        threads, or as tasks of a `distributed.Client` (or `$CODEXLAB_DASK`); returns an `xarray.Dataset`
+        with one dimension per parameter and the run id per point. See `codexlab.scale.sweep`."""
+        from ..scale import sweep
 
-    def _persist_metrics(self, events: list[dict[str, Any]]) -> None:
-        """Write a run's execution metrics into the store's `metrics` table."""
-        if not events:
-            return
-        rows = []
-        for e in events:
-            tags = {k: v for k, v in e.items() if k not in ("type", "name", "duration_ms", "timestamp")}
-            rows.append(
-                {
-                    "name": str(e["name"]),
-                    "value": float(e["duration_ms"]),
-                    "unit": "ms",
-                    "tags": tags,
-                    "timestamp": utc_now_iso(),
-                }
-            )
-        self.store.persist_rows("metrics", rows)
-
-    def _persist_error(self, err: BaseException, run_id: str, cell: str, container: str, code: str) -> BeamEvent:
-        """One `error` beam saying what failed and where; nothing else of the cell is kept."""
-        result: dict[str, Any] = {"error": type(err).__name__, "message": getattr(err, "message", str(err))}
-        if isinstance(err, CodexError) and err.line is not None:
-            result.update(line=err.line, column=err.column)
-        result["code"] = code if len(code) <= 2000 else code[:1999] + "…"
-        beam = BeamEvent(
-            beam_id=new_beam_id(cell, "error"),
-            cell_id=cell,
-            sheet_run_id=run_id,
-            container_id=container,
-            stage="error",
-            token="error",
-            result=result,
-            timestamp=utc_now_iso(),
-        )
-        return self.store.persist_beam_events([beam])[0]
+        return sweep(self, scroll, params, client, sweep_id=sweep_id, threads=threads)
 
     # ------------------------------------------------------------------------------- replay, lineage
 
     def replay(self, ref: str, n: int = 10, container_id: str | None = None) -> list[BeamEvent]:
         """The newest `n` beams of an eid or a run (its GHX id), oldest first; a beam id replays that
-        beam's eid, or its run when it has none."""
-        return self.store.replay(self.replay_ref(ref), n, container_id)
+        beam's eid, or its run when it has none. Each replay is a `replay` event of the codex trace."""
+        target = self.replay_ref(ref)
+        beams = self.store.replay(target, n, container_id)
+        event = trace_event("replay", ref=ref, target=target, beams=[b.beam_id for b in beams])
+        log_codex_trace([event], home=self.home, container_id=container_id)
+        return beams
 
     def replay_ref(self, ref: str) -> str:
         """What `replay` reads for `ref`: an eid or GHX id as given; for a stored beam, its eid or run."""
@@ -687,63 +656,14 @@ class Lab:
         self, beam_id: str, direction: str = "ancestors", depth: int | None = None, ids_only: bool = False
     ) -> list[Any]:
         """Ancestors (or descendants) of a beam, as BeamEvents in time order or as ids."""
-        return self.store.lineage(beam_id, direction=direction, depth=depth, ids_only=ids_only)  # type: ignore[arg-type]
+        if direction not in ("ancestors", "descendants"):
+            raise CodexValueError(f"`direction={direction!r}` must be `ancestors` or `descendants`.")
+        return self.store.lineage(beam_id, direction=direction, depth=depth, ids_only=ids_only)
 
 
-def _container_of(tree: ast.Scroll) -> str | None:
-    for s in tree.statements:
-        if isinstance(s, ast.Directive) and s.name == "container" and s.args:
-            first = s.args[0]
-            if isinstance(first, ast.Word):
-                return str(first.value)
-    return None
+def _hooks() -> Any:
+    """The pattern engine's post-run hooks (repairs, fusion, dreams), which sit above the Lab and use its
+    public API; imported late because they import the Lab's package."""
+    from ..patterns import hooks
 
-
-def register_fusion(glyph: Any, rules: Any = None) -> Any:
-    """Make a fusion glyph usable: a wave kernel in the instruction registry, an exact form (its template)
-    among Photon's builtins, and — with `rules` — a rewrite rule `template ⟶ glyph(inputs)` checked for
-    soundness like every rule, so later cells that spell the chain out run the fused kernel. Returns the
-    rule (or None)."""
-    from ..photon.builtins import register_builtin
-    from ..photon.ir import node
-    from ..photon.pattern import var
-    from ..photon.ruleset import Rule
-    from ..photon.symbolic import to_sympy
-    from .registry import ExecContext, instruction
-
-    def kernel(args: list[Any], ctx: ExecContext, kw: dict[str, Any]) -> Any:
-        return glyph.kernel(ctx.grid, method=ctx.method)(*args, **kw)
-
-    kernel.__doc__ = f"Fusion glyph `{glyph.name}` = {glyph.text} (support {glyph.support})."
-    instruction(glyph.name, name=glyph.name, stage="wave", precision_class="none", symbolic=True, override=True)(kernel)
-
-    def exact(*args: Any) -> Any:
-        symbols = {str(s) for a in args for s in getattr(a, "free_symbols", ())}
-        coords = tuple(c for c in ("x", "y", "z") if c in symbols) or ("x", "y")
-        return to_sympy(glyph.template, dict(zip(glyph.inputs, args, strict=True)), coords=coords)
-
-    register_builtin(glyph.name, tuple(glyph.inputs), override=True, help=kernel.__doc__)(exact)
-    if rules is None:
-        return None
-    metas = {name: var(name) for name in glyph.inputs}
-    pattern = _with_metavariables(glyph.template, metas)
-    replacement = node("call", *(metas[name] for name in glyph.inputs), value=glyph.name)
-    rule = Rule(f"fuse:{glyph.name}", pattern, replacement, priority=5, doc=f"{glyph.text} ⟶ {glyph.name}(…)")
-    rules.add(rule, override=True)
-    rules.verify([rule.name])
-    return rule
-
-
-def _with_metavariables(template: Any, metas: dict[str, Any]) -> Any:
-    """The template with each input name replaced by its metavariable (children first, hash-consed)."""
-    from ..photon.ir import walk
-
-    done: dict[str, Any] = {}
-    for n in walk(template):
-        if n.op == "name" and n.value in metas:
-            done[n.id] = metas[n.value]
-        elif n.is_leaf:
-            done[n.id] = n
-        else:
-            done[n.id] = n.with_children(tuple(done[c.id] for c in n.children))
-    return done[template.id]
+    return hooks

@@ -12,9 +12,28 @@ from ..photon.ir import PNode
 from ..qwave.grid import Grid
 from .values import Value, Vetoed
 
-__all__ = ["Binding", "CarrierMemory", "PRECISIONS"]
+__all__ = ["Binding", "CarrierMemory", "PRECISIONS", "METHODS", "grid_from_directive"]
 
 PRECISIONS = ("fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1", "int8", "auto")
+#: `@method`: how ops on fields run (see `codex_scheduler`).
+METHODS = ("auto", "exact", "fd2", "fd4", "spectral")
+
+
+def grid_from_directive(directive: ast.Directive) -> Grid:
+    """A grid from a parsed `@grid` directive (`bc=` for all axes, `bc_x=` for one)."""
+    specs = [a for a in directive.args if isinstance(a, ast.AxisSpec)]
+    options = {a.key: a.value for a in directive.args if isinstance(a, ast.Option)}
+    bc_all = str(options.pop("bc", "periodic"))
+    bcs = {s.name: str(options.pop(f"bc_{s.name}", bc_all)) for s in specs}
+    if options:
+        key = next(iter(options))
+        valid = ["bc"] + [f"bc_{s.name}" for s in specs]
+        raise CodexValueError(
+            f"`@grid` has no option `{key}`{did_you_mean(key, valid)}.",
+            line=directive.line or None,
+            column=directive.column or None,
+        )
+    return Grid.from_spec([(s.name, s.lo, s.hi, s.n) for s in specs], bcs)
 
 
 @dataclass
@@ -38,7 +57,8 @@ class CarrierMemory:
     precision: str = "fp64"
     seed: int = 0
     wave_c: float = 1.0
-    method: str = "fd2"
+    #: `auto` (exact where analytic and small, else the grid with fd2), `exact`, `fd2`, `fd4`, `spectral`.
+    method: str = "auto"
     #: name of a pair member → (name the pair is bound to, role "A" or "B")
     members: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: names SoulLaw vetoed: not bound, and statements that use them are not computed
@@ -95,7 +115,7 @@ class CarrierMemory:
         options = {a.key: a.value for a in d.args if isinstance(a, ast.Option)}
         where = {"line": d.line or None, "column": d.column or None}
         if d.name == "grid":
-            self.grid = Grid.from_directive(d)
+            self.grid = grid_from_directive(d)
             return {"grid": self.grid.describe()}
         if d.name == "precision":
             fmt = str(words[0]) if words else ""
@@ -124,10 +144,9 @@ class CarrierMemory:
             return {"wave_c": self.wave_c}
         if d.name == "method":
             m = str(words[0]) if words else ""
-            if m not in ("fd2", "fd4", "spectral"):
+            if m not in METHODS:
                 raise CodexValueError(
-                    f"`@method {m}` is unknown{did_you_mean(m, ['fd2', 'fd4', 'spectral'])}; use `fd2`, "
-                    "`fd4` or `spectral`.",
+                    f"`@method {m}` is unknown{did_you_mean(m, METHODS)}; use {', '.join(f'`{x}`' for x in METHODS)}.",
                     **where,
                 )
             self.method = m

@@ -1,11 +1,14 @@
-"""Overload back-off (SEMANTICS.md, "Scheduler and cost"): admit, defer or collapse a cell by queued cost.
+"""Overload back-off (SEMANTICS.md, "Scheduler and cost"), opt-in: admit, defer or collapse a cell by
+queued cost. A Lab made with `max_concurrency=` uses it; its decisions depend on predicted and running
+work, so results then depend on load (a collapsed cell runs at a lower precision) — which is why it is
+off unless asked for.
 
 The controller runs at most `max_concurrency` cells at once and compares the predicted work ahead of
 a new cell (the remaining predicted ms of running cells plus the predicted ms of queued ones) with
 the budget `max_concurrency × latency_budget_ms`. Within it the cell is **ok** (it runs when a slot is
 free); past it the cell is **deferred** (queued, and started only once the running work fits the
-budget again, or nothing else runs); past budget + 50 % it is **collapsed**: run at a coarser grid
-and/or a lower precision that the precision model predicts still within tolerance (`collapse_plan`),
+budget again, or nothing else runs); past budget + 50 % it is **collapsed**: run at a lower precision
+that the precision model predicts still within tolerance for the cell's own ops (`collapse_plan`),
 or deferred when no such plan exists. The work ahead decides, not the cell's own cost, so a large
 cell on an idle lab runs as asked. Queued cells start in arrival order. Every admission carries a
 one-sentence reason for the cell's `schedule` beam. Predicted waits come from list scheduling:
@@ -24,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..errors import CodexError, CodexValueError, did_you_mean
-from ..qwave.grid import Axis, Grid
+from ..qwave.grid import Grid
 
 __all__ = [
     "COLLAPSE_MARGIN",
@@ -33,7 +36,6 @@ __all__ = [
     "CollapsePlan",
     "OverloadController",
     "State",
-    "coarser_grid",
     "collapse_plan",
 ]
 
@@ -90,21 +92,6 @@ class Admission:
         return out
 
 
-def coarser_grid(grid: Grid) -> Grid | None:
-    """The grid with about half the points per axis (same bounds and boundary conditions), or None.
-
-    Periodic axes go from n to n // 2 points, vertex (Dirichlet, Neumann) axes from n to (n − 1) // 2 + 1,
-    so the spacing doubles when n (periodic) or n − 1 (vertex) is even. An axis that would fall below
-    3 points is kept; None when no axis can be coarsened.
-    """
-    axes = []
-    for a in grid.axes:
-        n = a.n // 2 if a.periodic else (a.n - 1) // 2 + 1
-        axes.append(Axis(a.name, a.lo, a.hi, n, a.bc) if n >= 3 else a)
-    coarse = Grid(tuple(axes))
-    return None if coarse.shape == grid.shape else coarse
-
-
 def _format(name: str) -> Any:
     from ..qwave.precision import get_format
 
@@ -146,28 +133,24 @@ def _plan(
     if current.name not in allowed:
         allowed.append(current.name)
     names = ", ".join(f"`{op}`" for op in ops)
-    candidates: list[tuple[Grid, str]] = [(grid, "the same grid")]
-    coarse = coarser_grid(grid)
-    if coarse is not None:
-        candidates.append((coarse, f"grid {'×'.join(map(str, coarse.shape))}"))
-    for target, where in candidates:
-        try:
-            recs = [predictor(op, tol, target) for op in ops]
-        except CodexError as err:
-            return None, f"the precision model cannot assess {names}: {err}"
-        ok = _acceptable(recs, tol, allowed)
-        cheapest = ok[0] if ok else None
-        if cheapest is None or (target is grid and _format(cheapest).bits >= current.bits):
-            continue
-        fmt = _format(cheapest)
-        factor = target.size / grid.size * fmt.dtype.itemsize / current.dtype.itemsize
-        worst = max((_rel_err(r, fmt.name) for r in recs), default=0.0)
-        reason = (
-            f"{fmt.name} on {where} keeps the predicted rounding error of {names} at {worst:.2g} ≤ "
-            f"tol {tol:g} for {factor:.2g}× the cost"
-        )
-        return CollapsePlan(target, fmt.name, factor, reason), reason
-    return None, f"no coarser grid or lower precision keeps {names} within tol {tol:g}"
+    if not ops:
+        return None, "the cell has no field ops whose precision could be lowered"
+    try:
+        recs = [predictor(op, tol, grid) for op in ops]
+    except CodexError as err:
+        return None, f"the precision model cannot assess {names}: {err}"
+    ok = _acceptable(recs, tol, allowed)
+    cheapest = ok[0] if ok else None
+    if cheapest is None or _format(cheapest).bits >= current.bits:
+        return None, f"no lower precision keeps {names} within tol {tol:g}"
+    fmt = _format(cheapest)
+    factor = fmt.dtype.itemsize / current.dtype.itemsize
+    worst = max((_rel_err(r, fmt.name) for r in recs), default=0.0)
+    reason = (
+        f"{fmt.name} keeps the predicted rounding error of {names} at {worst:.2g} ≤ tol {tol:g} for "
+        f"{factor:.2g}× the cost"
+    )
+    return CollapsePlan(grid, fmt.name, factor, reason), reason
 
 
 def collapse_plan(
@@ -176,19 +159,17 @@ def collapse_plan(
     tol: float,
     predictor: Predictor,
     *,
-    ops: Sequence[str] = ("Δ",),
+    ops: Sequence[str],
     formats: Sequence[str] | None = None,
 ) -> CollapsePlan | None:
     """A cheaper plan for a cell whose `ops` run on `grid` in `precision`, predicted within `tol`.
 
     `predictor(op, tol, grid)` returns a recommendation with `format`, `predicted_rel_err` and
-    `candidates` (each with `format`, `rel_err`), e.g. `recommend_precision_for_opcode`. Tried in
-    order: a lower precision on the same grid, then the coarser grid (`coarser_grid`) at the cheapest
-    precision no wider than the current one. A format qualifies when its predicted error is ≤ `tol`
-    for every op; `formats` limits the candidates (default: those native on the CPU, fp64 and fp32,
-    since emulated formats run slower). `cost_factor` is points ratio × bytes-per-value ratio.
-    Returns None when nothing cheaper keeps `tol`. The grid's discretization error grows with the
-    spacing (×2^order): the plan bounds rounding error only, which is what the precision model predicts.
+    `candidates` (each with `format`, `rel_err`), e.g. `recommend_precision_for_opcode`. The plan is the
+    cheapest precision narrower than the current one whose predicted error is ≤ `tol` for every op of
+    the cell (`ops`); `formats` limits the candidates (default: those native on the CPU, fp64 and fp32,
+    since emulated formats run slower). `cost_factor` is the bytes-per-value ratio. Returns None when
+    nothing cheaper keeps `tol`. The grid is never changed (a live container keeps its grid).
     """
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0):
         raise CodexValueError(f"The tolerance `tol={tol}` must be a positive finite number, e.g. `tol=1e-3`.")
@@ -268,7 +249,7 @@ class OverloadController:
         precision: str = "fp64",
         tol: float | None = None,
         predictor: Predictor | None = None,
-        ops: Sequence[str] = ("Δ",),
+        ops: Sequence[str] = (),
         formats: Sequence[str] | None = None,
     ) -> Admission:
         """Decide for a new cell with `predicted_ms` of work; collapse needs `grid`, `tol` and `predictor`.

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..contracts import BeamEvent, QfcUpdate
-from ..errors import CodexNameError
+from ..errors import CodexNameError, CodexValueError
 from .metrics import BUS, MetricsBus
 from .run import describe_value
 
 __all__ = ["timeline_rows", "build_qfc_updates", "broadcast_qfc_update", "save_qfc", "load_qfc", "qfc_id_for"]
+
+
+_QFC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 
 
 def qfc_id_for(run_id: str) -> str:
@@ -43,6 +47,7 @@ def timeline_rows(beams: Iterable[BeamEvent]) -> list[dict[str, Any]]:
             "timestamp": b.timestamp,
             "duration_ms": b.result.get("duration_ms"),
             "predicted_ms": b.result.get("predicted_ms"),
+            "compile_ms": b.result.get("compile_ms"),
             "path": b.result.get("path"),
             "eid": b.eid,
             "qscore": b.qscore,
@@ -116,11 +121,25 @@ def broadcast_qfc_update(update: QfcUpdate, bus: MetricsBus | None = None) -> No
     (bus or BUS).publish(update.model_dump(mode="json"))
 
 
+def _qfc_path(root: str | os.PathLike[str], qfc_id: str) -> Path:
+    """`<root>/<run_id>.json` for `qfc::<run_id>`, refusing anything that could name a file elsewhere."""
+    name = qfc_id.removeprefix("qfc::") if isinstance(qfc_id, str) else ""
+    if not _QFC_NAME.fullmatch(name):
+        raise CodexValueError(
+            f"`{qfc_id}` is not a QFC id: they are `qfc::<run id>` (letters, digits, `_`, `-`), as `run.qfc_id` "
+            "and `codexlab run` print them; pass one of those."
+        )
+    folder = Path(root).resolve()
+    path = (folder / f"{name}.json").resolve()
+    if path.parent != folder:  # a symlink in the folder pointing elsewhere
+        raise CodexValueError(f"`{qfc_id}` resolves outside `{folder}`; QFC payloads are read from that folder only.")
+    return path
+
+
 def save_qfc(root: str | os.PathLike[str], qfc_id: str, updates: list[QfcUpdate]) -> Path:
     """Write a run's QFC envelopes to `<root>/<run_id>.json` (write then rename: never half a file)."""
-    folder = Path(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{qfc_id.removeprefix('qfc::')}.json"
+    Path(root).mkdir(parents=True, exist_ok=True)
+    path = _qfc_path(root, qfc_id)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps([u.model_dump(mode="json") for u in updates], default=str), encoding="utf-8")
     os.replace(tmp, path)
@@ -128,8 +147,9 @@ def save_qfc(root: str | os.PathLike[str], qfc_id: str, updates: list[QfcUpdate]
 
 
 def load_qfc(root: str | os.PathLike[str], qfc_id: str) -> list[QfcUpdate]:
-    """The stored QFC envelopes of a run, validated; `CodexNameError` for an unknown id."""
-    path = Path(root) / f"{qfc_id.removeprefix('qfc::')}.json"
+    """The stored QFC envelopes of a run, validated; `CodexNameError` for an unknown id, `CodexValueError`
+    for text that is not a QFC id (a path, `..`), so nothing outside `root` is ever read."""
+    path = _qfc_path(root, qfc_id)
     if not path.is_file():
         raise CodexNameError(f"No QFC payloads `{qfc_id}` under `{root}`; use a `run.qfc_id` of this home.")
     return [QfcUpdate.model_validate(item) for item in json.loads(path.read_text(encoding="utf-8"))]

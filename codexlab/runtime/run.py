@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from ..contracts import BeamEvent
+from ..errors import CodexNameError, CodexTypeError, did_you_mean
 
-__all__ = ["Run", "describe_value"]
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = ["Run", "describe_value", "run_to_json", "value_to_json"]
 
 
 def describe_value(value: Any) -> str:
@@ -18,7 +22,9 @@ def describe_value(value: Any) -> str:
     if isinstance(value, xr.DataArray):
         data = np.asarray(value.values)
         mag = np.abs(data)
-        kind = "vector field" if "component" in value.dims else "field"
+        kind = (
+            "tensor field" if "component2" in value.dims else "vector field" if "component" in value.dims else "field"
+        )
         with np.errstate(all="ignore"):
             return f"{kind} {tuple(data.shape)} {data.dtype}, |·| in [{np.nanmin(mag):.4g}, {np.nanmax(mag):.4g}]"
     if type(value).__name__ == "EntangledPair":
@@ -87,17 +93,86 @@ class Run:
             lines.append(f"  QFC id: {self.qfc_id}")
         return "\n".join(lines)
 
+    def plot(self, name: str) -> go.Figure:
+        """The field bound to `name` as a Plotly figure: a heatmap per plane for 2-D (mid-plane of 3-D),
+        a line for 1-D; complex fields as magnitude and phase, vectors per component."""
+        fields = [n for n, v in self.values.items() if isinstance(v, xr.DataArray)]
+        if name not in self.values:
+            raise CodexNameError(
+                f"This run bound no `{name}`{did_you_mean(name, fields)}; its fields are "
+                + (", ".join(f"`{n}`" for n in fields) or "none")
+                + "."
+            )
+        value = self.values[name]
+        if not isinstance(value, xr.DataArray):
+            raise CodexTypeError(
+                f"`{name}` is a {type(value).__name__}, not a field, so it has no picture; plot one of "
+                + (", ".join(f"`{n}`" for n in fields) or "the fields of another run")
+                + "."
+            )
+        from ..qwave.figures import field_figure
+
+        return field_figure(value, name)
+
     def __repr__(self) -> str:
         return f"<Run {self.run_id}: {len(self.values)} values, {len(self.beams)} beams>"
 
     def _repr_html_(self) -> str:
         """The Jupyter view: values, qscores, vetoes, derivations, beam counts by stage, ids."""
-        from .._display import run_html
+        from .display import run_html
 
         return run_html(self)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         """The terminal IPython view: the same content as `_repr_html_`, as text."""
-        from .._display import run_text
+        from .display import run_text
 
         p.text(repr(self) if cycle else run_text(self))
+
+
+def value_to_json(value: Any) -> dict[str, Any]:
+    """A bound value as JSON: a field's summary, a measurement's record, a pair's rank and entropy."""
+    from .summary import summarize_array
+
+    if isinstance(value, xr.DataArray):
+        return {"kind": "vector" if "component" in value.dims else "field", **summarize_array(value.values)}
+    name = type(value).__name__
+    if name == "Measurement":
+        return {
+            "kind": "measurement",
+            "outcome": [float(c) for c in value.outcome],
+            "probability": float(value.probability),
+            "key": value.key if isinstance(value.key, (str, list)) else str(value.key),
+            "mode": value.mode,
+            "sigma": float(value.sigma),
+        }
+    if name == "EntangledPair":
+        return {
+            "kind": "pair",
+            "schmidt_rank": int(value.schmidt_rank),
+            "entropy_bits": float(value.entropy_bits),
+        }
+    if isinstance(value, complex):
+        return {"kind": "number", "value": [value.real, value.imag]}
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return {"kind": "number", "value": float(value)}
+    return {"kind": type(value).__name__, "value": str(value)}
+
+
+def run_to_json(run: Any) -> dict[str, Any]:
+    """The JSON form of a `Run` for `codexlab run --json`."""
+    from ..photon.printing import to_unicode
+
+    return {
+        "run_id": run.run_id,
+        "container": run.container_id,
+        "values": {k: value_to_json(v) for k, v in run.values.items()},
+        "derivations": {
+            k: [{"rule": s.rule, "before": to_unicode(s.before), "after": to_unicode(s.after)} for s in d.steps]
+            for k, d in run.derivations.items()
+        },
+        "beams": run.beam_ids,
+        "eids": run.eids,
+        "ghx_id": run.ghx_id,
+        "qfc_id": run.qfc_id,
+    }

@@ -8,6 +8,7 @@ again replaces its earlier report, so fixing a cell closes its gaps.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,12 +45,14 @@ class ContainerReport:
         return "\n".join(lines)
 
 
-def cell_report(beams: list[BeamEvent], goals: list[Any], statements: int) -> DriftReport:
-    """A committed cell's report: the drift of its approved value beams and its unmet goals."""
+def cell_report(beams: list[BeamEvent], goals: list[Any], statements: int, vetoed: Sequence[Any] = ()) -> DriftReport:
+    """A committed cell's report: the drift of its approved value beams, its unmet goals, and one failed-op
+    gap per vetoed name (a veto is a value the cell could not give)."""
     components = tuple(
         DriftComponent("discretization", float(b.drift)) for b in beams if b.drift is not None and b.verdict != "veto"
     )
     gaps = unmet_goal_gaps(goals) if goals else []
+    gaps += [Gap.failed_op(v.name, f"vetoed by `{v.law}`: {v.reason}") for v in vetoed]
     if statements == 0:
         gaps.append(Gap.empty_cell())
     return DriftReport(components, tuple(gaps))

@@ -1,5 +1,5 @@
 """Collapse traces of a committed cell (contract 6): one per ⧖, per ambiguous Photon choice, and per
-scheduler choice whose two paths were predicted within 10 % of each other.
+path choice whose exact form's size was within 10 % of `COST_THRESHOLD` (a near tie of the static rule).
 
 Every id a trace carries resolves on the Lab that wrote it: `ghx_projection_id` with `lab.replay(id)`
 (the run's beams), `vault_snapshot_id` with `lab.vault.load(id)` (the post-measurement state) and
@@ -25,8 +25,8 @@ from .memory import CarrierMemory
 
 if TYPE_CHECKING:
     from ..contracts import CollapseTrace
-    from .executor import CellResult
     from .lab import Lab
+    from .machine import CellResult
 
 __all__ = ["collapse_traces", "scroll_tree"]
 
@@ -115,14 +115,15 @@ def collapse_traces(
                     trigger_metadata={"kind": "rule_choice", "rules": list(amb.rules), "path": list(amb.path)},
                 )
             )
+    bound = lab.plan_settings().size_bound
     for beam in result.beams:
-        close = _close_call(beam.result) if beam.stage == "schedule" and beam.token != "cell" else None
-        if close is None:
+        near = _near_bound(beam.result, bound) if beam.stage == "schedule" else None
+        if near is None:
             continue
         written.append(
             export(
                 expression=beam.token,
-                output={"chosen": beam.result.get("path"), "costs": close},
+                output={"chosen": beam.result.get("path"), **near},
                 adapter="codex",
                 vault_snapshot_id=None,
                 qglyph_id=None,
@@ -138,20 +139,16 @@ def collapse_traces(
     return written
 
 
-#: Two paths whose predicted costs differ by less than this fraction make the scheduler's choice ambiguous.
+#: An exact form whose size is within this fraction of `COST_THRESHOLD` makes the path choice ambiguous:
+#: a slightly different expression (or bound) would take the other path.
 AMBIGUOUS_MARGIN = 0.1
 
 
-def _close_call(decision: dict[str, Any]) -> dict[str, float] | None:
-    """The paths' costs when the chosen one is within `AMBIGUOUS_MARGIN` of another, else None."""
-    costs = {str(k): float(v) for k, v in (decision.get("alternative_costs") or {}).items() if v is not None}
-    chosen = decision.get("cost")
-    if chosen is None or not costs:
+def _near_bound(decision: dict[str, Any], bound: int) -> dict[str, int] | None:
+    """The exact form's size and the bound when they are within `AMBIGUOUS_MARGIN` of each other."""
+    size = decision.get("exact_nodes")
+    if size is None or bound <= 0:
         return None
-    others = [c for path, c in costs.items() if path != decision.get("path")]
-    if not others or not np.isfinite(chosen):
-        return None
-    best = min(others)
-    if abs(best - float(chosen)) <= AMBIGUOUS_MARGIN * max(abs(best), abs(float(chosen)), 1e-12):
-        return {**costs, str(decision.get("path")): float(chosen)}
+    if abs(int(size) - bound) <= AMBIGUOUS_MARGIN * bound:
+        return {"exact_nodes": int(size), "bound": bound}
     return None

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
-    "DERIVATIVE_ORDER",
     "STATE_OPS",
     "as_float",
     "beam_field",
@@ -17,30 +16,6 @@ __all__ = [
     "summary_norm",
 ]
 
-#: How many powers of 1/h an op can add to a norm: Δ and □ are second derivatives, ∇ ∇· ∇× d/dt ∂
-#: first derivatives; every other op is order 0 (its growth limit is not scaled).
-DERIVATIVE_ORDER: dict[str, int] = {
-    "Δ": 2,
-    "lap": 2,
-    "□": 2,
-    "dalembert": 2,
-    "∇": 1,
-    "grad": 1,
-    "∇·": 1,
-    "div": 1,
-    "∇×": 1,
-    "curl": 1,
-    "d/dt": 1,
-    "ddt": 1,
-    "∂x": 1,
-    "∂y": 1,
-    "∂z": 1,
-    "∂t": 1,
-    "dx": 1,
-    "dy": 1,
-    "dz": 1,
-    "dt": 1,
-}
 
 #: Ops whose result is a state that must have norm 1 (glyphs and their ASCII names).
 STATE_OPS: frozenset[str] = frozenset({"⊕", "⊖", "↔", "⧖", "superpose", "cancel", "entangle", "collapse"})
@@ -88,8 +63,12 @@ def beam_field(beam: Any, name: str, default: Any = None) -> Any:
 
 
 def derivative_order(op: str | None) -> int:
-    """The derivative order of an op (0 when it is not a derivative)."""
-    return DERIVATIVE_ORDER.get(op or "", 0)
+    """How many powers of 1/h an op can add to a norm: its spec's derivative order (by glyph or by name,
+    e.g. `Δ` or `lap`); 0 for anything that is not a derivative."""
+    from codexlab.ops import find_spec, iter_specs
+
+    spec = find_spec(op or "") or next((s for s in iter_specs() if s.name == op), None)
+    return spec.order if spec is not None else 0
 
 
 def min_spacing(spacing: float | Iterable[float] | None) -> float | None:

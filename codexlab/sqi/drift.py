@@ -1,10 +1,10 @@
 """Drift: how far a computed value is from a reference (its exact form, fp64, or the previous run), and
 the gaps of a cell; together they give a container's status.
 
-Every drift is a relative L2 distance ‖a − b‖ / max(‖b‖, ε·scale), with `scale` the inputs' norm, so a
-zero reference (∇×∇f) gives an absolute measure instead of a division by zero. Norms are the fields'
-L2 norms √(Σ|x|²·ΔA), the same as a beam's `norm`, so `scale` may be read from beam summaries; on a
-sample of m of N points the sum is scaled by N/m.
+Every drift is a relative L2 distance ‖a − b‖ / max(‖b‖, scale), with `scale` the norm of the op's terms
+before they cancel (‖∂ₓFₓ‖ + ‖∂ᵧFᵧ‖ for ∇·F), so an O(h²) error against an exact zero reads as O(h²)
+(SEMANTICS). Norms are the fields' L2 norms √(Σ|x|²·ΔA), the same as a beam's `norm`; on a sample of m
+of N points the sum is scaled by N/m.
 
 Where the error sits: the outermost `BOUNDARY_CELLS` cells at both ends of *every* axis count as the
 boundary — periodic axes included, because a periodic grid's seam is where a function that is not
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BOUNDARY_CELLS",
     "BOUNDARY_FACTOR",
-    "EPS",
     "GAP_WEIGHTS",
     "DriftComponent",
     "DriftReport",
@@ -45,7 +44,6 @@ __all__ = [
     "sample_indices",
 ]
 
-EPS = 1e-12
 BOUNDARY_CELLS = 2
 BOUNDARY_FACTOR = 2.0
 
@@ -88,11 +86,11 @@ def _l2(x: np.ndarray, weight: float) -> float:
     return top * math.sqrt(weight * float(np.sum((mag / top) ** 2)))
 
 
-def relative_l2(a: Any, b: Any, *, scale: float, eps: float = EPS, weight: float = 1.0) -> float:
-    """‖a − b‖ / max(‖b‖, ε·scale): the relative L2 distance of `a` from the reference `b`.
+def relative_l2(a: Any, b: Any, *, scale: float = 0.0, weight: float = 1.0) -> float:
+    """‖a − b‖ / max(‖b‖, scale): the relative L2 distance of `a` from the reference `b`.
 
-    Parameters: `scale` — the inputs' norm (non-finite or negative values count as 0); `eps` — ε;
-    `weight` — the factor inside each norm (ΔA, or ΔA·N/m on a sample).
+    Parameters: `scale` — the norm of the op's terms before they cancel (non-finite or negative values
+    count as 0); `weight` — the factor inside each norm (ΔA, or ΔA·N/m on a sample).
     Returns: the distance; `inf` when either side is not finite; the absolute distance ‖a − b‖ when the
     reference and `scale` are both 0 (nothing to scale by).
     Raises: `CodexValueError` when the shapes differ.
@@ -108,8 +106,7 @@ def relative_l2(a: Any, b: Any, *, scale: float, eps: float = EPS, weight: float
         ref = _l2(right, weight)
     if not (math.isfinite(diff) and math.isfinite(ref)):
         return math.inf
-    floor = eps * scale if math.isfinite(scale) and scale > 0 else 0.0
-    denominator = max(ref, floor)
+    denominator = max(ref, scale if math.isfinite(scale) and scale > 0 else 0.0)
     return diff if denominator == 0.0 else diff / denominator
 
 
@@ -268,17 +265,17 @@ def discretization_drift(
     exact: sympy.Expr | sympy.MatrixBase,
     grid: Grid,
     *,
+    terms: Sequence[Any] = (),
     max_points: int = 4096,
     seed: int = 0,
-    input_scale: float | None = None,
 ) -> DriftComponent:
     """The drift of computed grid values from their exact symbolic form, on at most `max_points` points.
 
     Parameters: `values` — a DataArray with the grid's dims (plus `component` dims) or an array whose
     trailing axes are the grid's; `exact` — a SymPy expression or matrix over the grid's axis symbols
-    (a free `t` is set to 0 when the grid has no `t` axis); `grid`; `max_points`, `seed` — the sample;
-    `input_scale` — the inputs' norm for the ε·scale floor (None: 1, an absolute floor of ε).
-    The exact form is evaluated only at the sampled points, never on the whole grid.
+    (a free `t` is set to 0 when the grid has no `t` axis); `grid`; `terms` — the exact terms the op sums
+    before they cancel (their norms add up to the scale; none: the exact value alone); `max_points`,
+    `seed` — the sample. The exact forms are evaluated only at the sampled points, never on the whole grid.
     Returns: a `DriftComponent` of kind `discretization` with the location of the error.
     Raises: `CodexValueError` for values not on `grid`, a component mismatch or a free non-axis symbol.
     """
@@ -290,7 +287,9 @@ def discretization_drift(
     numeric = _as_numeric(arr[key])
     reference = _exact_at(exact, grid, indices, lead)
     weight = grid.cell_volume * grid.size / count
-    value = relative_l2(numeric, reference, scale=1.0 if input_scale is None else input_scale, weight=weight)
+    with np.errstate(all="ignore"):
+        scale = sum(_l2(_exact_at(term, grid, indices, lead), weight) for term in terms)
+    value = relative_l2(numeric, reference, scale=scale, weight=weight)
     with np.errstate(all="ignore"):
         energy = np.sum(np.abs(numeric - reference) ** 2, axis=tuple(range(len(lead))))
     location, share = _locate(energy, _boundary_mask(indices, grid))

@@ -34,14 +34,21 @@ def _is_number(value: Any) -> bool:
 
 
 def _power(value: Any) -> np.ndarray:
-    """|ψ|² per grid point (|F|² summed over component dims for a vector DataArray)."""
+    """|ψ|² / max|ψ|² per grid point (|F|² summed over component dims for a vector DataArray).
+
+    The amplitudes are scaled by their largest before squaring, so tiny or huge fields neither underflow
+    nor overflow (the entropy is scale-free); NaN or Inf propagate.
+    """
+    arr = np.asarray(value.values if hasattr(value, "dims") else value)
+    mag = np.abs(arr).astype(np.float64, copy=False)
+    top = float(np.max(mag)) if mag.size else 0.0
+    if top > 0.0 and math.isfinite(top):
+        mag = mag / top
     if hasattr(value, "dims"):
-        comps = [d for d in value.dims if d in _COMPONENT_DIMS]
-        arr = np.asarray(value.values)
-        axes = tuple(value.dims.index(d) for d in comps)
-        mag = np.abs(arr)
-        return np.sum(mag**2, axis=axes) if axes else mag**2
-    return np.abs(np.asarray(value)) ** 2
+        axes = tuple(value.dims.index(d) for d in value.dims if d in _COMPONENT_DIMS)
+        if axes:
+            return np.sum(mag**2, axis=axes)
+    return mag**2
 
 
 def shannon_entropy(value: Any) -> float:
@@ -58,7 +65,7 @@ def shannon_entropy(value: Any) -> float:
             "(a pair's entanglement entropy is its `entropy_bits`)."
         )
     with np.errstate(all="ignore"):
-        power = _power(value).astype(np.float64, copy=False).reshape(-1)
+        power = _power(value).reshape(-1)
         top = float(np.max(power)) if power.size else 0.0
         if not math.isfinite(top):  # max propagates NaN and reaches inf: one pass instead of isfinite
             return math.nan

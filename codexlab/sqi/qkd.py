@@ -1,7 +1,9 @@
 """A SIMULATION of BB84 quantum key distribution, used with `QKD_ON` to HMAC-sign an entangled pair's beams.
 
 Nothing here is quantum or secure against a real adversary: qubits are NumPy arrays drawn from a seeded
-PCG64 generator, so a run is reproducible. It models random bases, sifting, a disclosed-sample QBER
+PCG64 generator, so a run is reproducible, and whoever knows the seed knows the key. The signatures
+check the simulation's consistency; they are not tamper evidence (the beam store's sealed anchors are,
+see `codexlab verify`). It models random bases, sifting, a disclosed-sample QBER
 estimate with abort above a threshold (11% by default), and an optional intercept-resend eavesdropper
 (about 25% errors on the sifted key). Error correction is not simulated, and privacy amplification is
 simplified to one BLAKE2b hash of the kept bits (see SEMANTICS.md, "Integrity").

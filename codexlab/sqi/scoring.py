@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from codexlab.contracts import Rating, SqiScore, rating_for
+from codexlab.contracts import SqiScore, rating_for
 from codexlab.sqi._summary import as_float, beam_field, effective_growth_limit, summary_norm
 from codexlab.sqi.drift import DriftReport
 from codexlab.sqi.goals import GoalResult, goal_match_score
@@ -34,6 +34,7 @@ __all__ = [
     "qscore",
     "rating",
     "record_sqi_score_event",
+    "cell_qscore",
     "rewrite_success_prob",
     "stability",
 ]
@@ -164,9 +165,8 @@ def process_beams(
     growth_limit: float = DEFAULT_GROWTH_LIMIT,
     tau: float = TAU,
     mutation_id: str | None = None,
-    bus: Any = None,
+    publish: Callable[[dict[str, Any]], Any] | None = None,
     store: Any = None,
-    publish: bool = True,
 ) -> SqiResult:
     """Score each value-producing beam of a cell and emit its SQI score event.
 
@@ -183,8 +183,8 @@ def process_beams(
         from their summaries.
       spacing — the grid spacing(s) h, which scales the growth limit of derivatives by h^−order.
       growth_limit, tau — the stability bound and τ of accuracy.
-      bus, store, publish — each score is published on `bus` (default: the process-wide BUS) unless
-        `publish` is False; with a `store`, all scores are persisted in one `sqi_scores` batch.
+      publish, store — each score event is handed to `publish` (e.g. a metrics bus's `publish`) when
+        given; with a `store`, all scores are persisted in one `sqi_scores` batch.
     Returns: an `SqiResult`.
     """
     drift_reports = drift_reports or {}
@@ -224,7 +224,7 @@ def process_beams(
             beam_id=beam_id,
             qscore=q,
             drift=shown_drift,
-            rating=cast(Rating, rating_for(q)),
+            rating=rating_for(q),
         )
         out.scores.append(score)
         out.updates.append({"beam_id": beam_id, "drift": shown_drift, "qscore": q, "efficiency": _efficiency(result)})
@@ -238,12 +238,18 @@ def process_beams(
             "goal_detail": goal_detail,
             "location": report.location if report is not None else None,
         }
-    if publish:
+    if publish is not None:
         for score in out.scores:
-            record_sqi_score_event(score, bus=bus)
+            record_sqi_score_event(score, publish=publish)
     if store is not None and out.scores:
         store.persist_rows("sqi_scores", [_score_row(s) for s in out.scores])
     return out
+
+
+def cell_qscore(scores: Iterable[SqiScore]) -> float | None:
+    """The qscore of a cell: the mean over its scored beams (None when none was scored)."""
+    values = [float(s.qscore) for s in scores if s.qscore is not None]
+    return sum(values) / len(values) if values else None
 
 
 def _score_row(score: SqiScore) -> dict[str, Any]:
@@ -264,15 +270,14 @@ def _score_row(score: SqiScore) -> dict[str, Any]:
     }
 
 
-def record_sqi_score_event(score: SqiScore, *, bus: Any = None, store: Any = None) -> dict[str, Any]:
-    """Publish an SQI score event (contract 4, `type` "sqi_score") on the metrics bus and, with a store,
-    append it to `sqi_scores`. Returns the published event."""
-    if bus is None:
-        from codexlab.runtime.metrics import BUS
-
-        bus = BUS
+def record_sqi_score_event(
+    score: SqiScore, *, publish: Callable[[dict[str, Any]], Any] | None = None, store: Any = None
+) -> dict[str, Any]:
+    """The SQI score event (contract 4, `type` "sqi_score"), handed to `publish` (a metrics bus's
+    `publish`, so sqi needs no runtime) and, with a store, appended to `sqi_scores`. Returns the event."""
     event = score.model_dump()
-    bus.publish(event)
+    if publish is not None:
+        publish(event)
     if store is not None:
         store.persist_rows("sqi_scores", [_score_row(score)])
     return event

@@ -74,6 +74,13 @@ def veto(reason: str) -> Ruling:
     return Ruling("veto", reason)
 
 
+_EVENTS: dict[str, Literal["soullaw_pass", "soullaw_warn", "soullaw_veto"]] = {
+    "pass": "soullaw_pass",
+    "warn": "soullaw_warn",
+    "veto": "soullaw_veto",
+}
+
+
 @dataclass(frozen=True)
 class Verdict:
     """One law's verdict on one beam (`beam_id` is None for a check made before any beam exists)."""
@@ -84,9 +91,9 @@ class Verdict:
     beam_id: str | None
 
     @property
-    def event(self) -> str:
+    def event(self) -> Literal["soullaw_pass", "soullaw_warn", "soullaw_veto"]:
         """`soullaw_pass`, `soullaw_warn` or `soullaw_veto`."""
-        return f"soullaw_{self.outcome}"
+        return _EVENTS[self.outcome]
 
 
 LawFn = Callable[[Mapping[str, Any], Mapping[str, Any]], "Ruling | None"]
@@ -206,7 +213,9 @@ def _law_finite(beam: Mapping[str, Any], ctx: Mapping[str, Any]) -> Ruling | Non
     if "finite" not in result and not keys:
         return None
     if result.get("finite") is False or not all(_number_ok(result[k]) for k in keys):
-        return veto(f"`{_name(beam, ctx)}` has NaN/Inf values")
+        step = result.get("stopped_at")
+        where = f" (its loop stopped at iteration {step}, the first non-finite iterate)" if step is not None else ""
+        return veto(f"`{_name(beam, ctx)}` has NaN/Inf values{where}")
     return PASS
 
 
@@ -463,6 +472,30 @@ def verdict_of(verdicts: Iterable[Verdict]) -> Outcome:
     return strongest
 
 
+def soullaw_events(
+    verdicts: Verdict | Sequence[Verdict], *, container_id: str, timestamp: float | None = None
+) -> list[SoulLawEvent]:
+    """The `soullaw_event` records of verdicts (one per verdict, all with one timestamp).
+
+    Raises: `ContractError` for a verdict without a beam id (a record needs the beam it judges).
+    """
+    batch = [verdicts] if isinstance(verdicts, Verdict) else list(verdicts)
+    when = time.time() if timestamp is None else timestamp
+    return [
+        SoulLawEvent.model_validate(
+            {
+                "event": v.event,
+                "law": v.law,
+                "reason": v.reason,
+                "beam_id": v.beam_id,
+                "container_id": container_id,
+                "timestamp": when,
+            }
+        )
+        for v in batch
+    ]
+
+
 def log_soullaw_event(
     verdicts: Verdict | Sequence[Verdict],
     *,
@@ -479,19 +512,7 @@ def log_soullaw_event(
     Raises: `ContractError` for a verdict without a beam id (a record needs the beam it judges).
     """
     batch = [verdicts] if isinstance(verdicts, Verdict) else list(verdicts)
-    when = time.time() if timestamp is None else timestamp
-    records: list[dict[str, Any]] = [
-        {
-            "event": v.event,
-            "law": v.law,
-            "reason": v.reason,
-            "beam_id": v.beam_id,
-            "container_id": container_id,
-            "timestamp": when,
-        }
-        for v in batch
-    ]
-    events = [SoulLawEvent(**record) for record in records]
+    events = soullaw_events(batch, container_id=container_id, timestamp=timestamp)
     append_jsonl(path, events)
     kept = (
         events

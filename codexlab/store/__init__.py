@@ -1,5 +1,9 @@
 """The beam store: beams with their run hash chain, lineage, replay, entanglements and payload tables.
 
+Tamper-evident: each beam's hash covers its content and scores and links to the previous beam of its
+run; each persist seals the runs it touched with an anchor (HMAC under a key kept outside the store,
+`codexlab.store.keys`); `verify` finds edited, re-hashed, reordered or deleted beams and deleted runs.
+
 Backends: SQLite (embedded, the default at `$CODEXLAB_HOME/beams.db`), PostgreSQL
 (`postgresql+psycopg://...`, e.g. from `$CODEXLAB_DB_URL`) and JSONL (`jsonl:///dir`, dev mode).
 `open_store` picks one by URL and shares handles per process. Every operation is a method of the
@@ -16,6 +20,7 @@ from typing import Any, Literal, overload
 import polars as pl
 
 from codexlab.contracts import BeamEvent
+from codexlab.store.anchors import ChainReport
 from codexlab.store.base import BeamStore, Direction
 from codexlab.store.handles import open_store, resolve_url
 from codexlab.store.jsonl import JSONLStore
@@ -27,6 +32,7 @@ __all__ = [
     "METADATA",
     "TABLES",
     "BeamStore",
+    "ChainReport",
     "JSONLStore",
     "SQLStore",
     "StoreLike",
@@ -46,7 +52,7 @@ __all__ = [
     "resolve_url",
     "rows",
     "schema_version",
-    "update_beam_scores",
+    "verify",
     "verify_chain",
 ]
 
@@ -73,11 +79,6 @@ def schema_version(store: StoreLike = None) -> str:
 def persist_beam_events(store: StoreLike, beams: Iterable[BeamEvent | Mapping[str, Any]]) -> list[BeamEvent]:
     """Validate, hash-chain and write beams with lineage and entanglements in one transaction."""
     return _store(store).persist_beam_events(beams)
-
-
-def update_beam_scores(store: StoreLike, updates: Iterable[Mapping[str, Any]]) -> int:
-    """Attach drift, qscore and verdict to stored beams; returns how many beams were updated."""
-    return _store(store).update_beam_scores(updates)
 
 
 def get_beam(store: StoreLike, beam_id: str) -> BeamEvent | None:
@@ -174,5 +175,10 @@ def frame(store: StoreLike, table_name: str) -> pl.DataFrame:
 
 
 def verify_chain(store: StoreLike = None, sheet_run_id: str | None = None) -> list[str]:
-    """Problems in the run hash chains (empty when intact)."""
+    """Problems in the beams, runs and anchors of the store (empty when intact)."""
     return _store(store).verify_chain(sheet_run_id)
+
+
+def verify(store: StoreLike = None, sheet_run_id: str | None = None) -> ChainReport:
+    """The full integrity report of a store (problems, and what was checked)."""
+    return _store(store).verify(sheet_run_id)

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from codexlab.contracts import CHAINED_FIELDS, BeamEvent, beam_hash, canonical_json, load_payload, to_utc_iso
 from codexlab.errors import ContractError, StoreError, did_you_mean
@@ -23,20 +23,16 @@ from codexlab.store.schema import TABLES, beam_events
 __all__ = [
     "BEAM_COLUMNS",
     "Batch",
-    "SCORE_FIELDS",
     "Tail",
     "beam_from_row",
     "chain_fields",
-    "chain_view",
     "json_text",
     "link_batch",
     "payload_row",
-    "score_update",
     "to_beams",
 ]
 
 BEAM_COLUMNS: tuple[str, ...] = tuple(c.name for c in beam_events.columns)
-SCORE_FIELDS: tuple[str, ...] = ("drift", "qscore", "verdict")
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False).encode
 
@@ -96,13 +92,20 @@ def _hand_built_hash(fields: Mapping[str, Any], prev_hash: str | None, result_te
     eid = fields["eid"]
     text = (
         f'{{"beam_id":{eb(fields["beam_id"])},"cell_id":{eb(fields["cell_id"])},'
-        f'"container_id":{eb(fields["container_id"])},"eid":{"null" if eid is None else eb(eid)},'
+        f'"container_id":{eb(fields["container_id"])},"drift":{_scalar(fields["drift"])},'
+        f'"eid":{"null" if eid is None else eb(eid)},'
         f'"parents":{parents_text},"prev_hash":{"null" if prev_hash is None else eb(prev_hash)},'
+        f'"qscore":{_scalar(fields["qscore"])},'
         f'"result":{result_text},"sheet_run_id":{eb(fields["sheet_run_id"])},"source":{eb(fields["source"])},'
         f'"stage":{eb(fields["stage"])},"timestamp":{eb(fields["timestamp"])},"token":{eb(fields["token"])},'
-        f'"v":{int(fields["v"])}}}'
+        f'"v":{int(fields["v"])},"verdict":{"null" if fields["verdict"] is None else eb(fields["verdict"])}}}'
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _scalar(value: float | None) -> str:
+    """JSON of a score as `json` writes it (a finite float's repr; the contract refuses NaN and bools)."""
+    return "null" if value is None else repr(value)
 
 
 # The chained fields `_hand_built_hash` spells out; a contract with other fields falls back to `beam_hash`.
@@ -119,7 +122,7 @@ _HAND_BUILT_FIELDS = frozenset(
         "result",
         "timestamp",
     )
-    + ("parents", "source")
+    + ("parents", "source", "drift", "qscore", "verdict")
 )
 
 
@@ -148,6 +151,20 @@ def _fast_hash_agrees() -> bool:
             eid="eid::r1::ab",
             parents=["beam_c1_wave_x"],
             source="qwave",
+            drift=0.125,
+            qscore=1.0,
+            verdict="veto",
+        ),
+        BeamEvent(
+            beam_id="beam_c3_sqi_z",
+            cell_id="c3",
+            sheet_run_id="r1",
+            stage="sqi",
+            token="q",
+            timestamp="2025-01-01T00:00:02Z",
+            drift=1e-300,
+            qscore=0.3333333333333333,
+            verdict='pa"ss',
         ),
     ]
     prev = "0" * 64
@@ -257,6 +274,8 @@ class Batch:
 
     beams: list[BeamEvent] = field(default_factory=list)
     beam_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    #: Each run of the batch, in order of first appearance: (hash, seq) of its newest beam.
+    ends: dict[str, tuple[str | None, int]] = field(default_factory=dict)
     edge_rows: list[tuple[str, str]] = field(default_factory=list)
     entanglement_rows: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -303,6 +322,7 @@ def _link(beams: list[BeamEvent], tails: Mapping[str, Tail | None]) -> Batch:
         if eid is not None and eid not in seen_eids:
             seen_eids.add(eid)
             batch.entanglement_rows.append((eid, run, f["timestamp"]))
+    batch.ends = {run: last[run] for run in dict.fromkeys(beam.sheet_run_id for beam in beams)}
     return batch
 
 
@@ -319,52 +339,6 @@ def beam_from_row(row: Mapping[Any, Any]) -> BeamEvent:
             f"Stored beam `{data['beam_id']}` no longer validates: {err.message} Someone edited the store; "
             "run `verify_chain` to see what else changed."
         ) from err
-
-
-def chain_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a stored row that the chain hash covers, for `beam_hash`."""
-    return {name: row[name] for name in CHAINED_FIELDS}
-
-
-_SCORE_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    name: TypeAdapter(
-        Annotated[BeamEvent.model_fields[name].annotation, BeamEvent.model_fields[name]],  # type: ignore[arg-type]
-        config=ConfigDict(strict=True),
-    )
-    for name in SCORE_FIELDS
-}
-
-
-def score_update(item: Mapping[str, Any], index: int) -> dict[str, Any]:
-    """Check one `{beam_id, drift?, qscore?, verdict?}` update against the BeamEvent contract."""
-    if not isinstance(item, Mapping):
-        raise StoreError(
-            f"Score update {index} is a `{type(item).__name__}`, not a dict; pass "
-            "`{'beam_id': ..., 'drift': ..., 'qscore': ..., 'verdict': ...}`."
-        )
-    beam_id = item.get("beam_id")
-    if not isinstance(beam_id, str):
-        raise StoreError(f"Score update {index} has no `beam_id`; add the id of the beam it scores.")
-    update: dict[str, Any] = {"beam_id": beam_id}
-    for key, value in item.items():
-        if key == "beam_id":
-            continue
-        if key not in SCORE_FIELDS:
-            fields = ", ".join(f"`{f}`" for f in SCORE_FIELDS)
-            raise StoreError(
-                f"Score update for beam `{beam_id}` has an unknown key `{key}`"
-                f"{did_you_mean(key, SCORE_FIELDS)}; "
-                f"only {fields} are updated after a beam is stored."
-            )
-        try:
-            update[key] = _SCORE_ADAPTERS[key].validate_python(value)
-        except ValidationError as err:
-            reason = err.errors(include_url=False)[0]["msg"]
-            raise StoreError(
-                f"Score update for beam `{beam_id}` has a bad `{key}` `{value!r}`: {reason}; "
-                "nothing was written; fix the value."
-            ) from None
-    return update
 
 
 def _to_epoch(value: Any) -> Any:

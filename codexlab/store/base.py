@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, overload
 
 import polars as pl
 import sqlalchemy as sa
 
-from codexlab.contracts import BeamEvent, EntanglementLink, beam_hash, load_payload
+from codexlab.contracts import BeamEvent, EntanglementLink, load_payload, run_of_eid
 from codexlab.errors import CodexValueError, ContractError, StoreError, did_you_mean
-from codexlab.store._codec import chain_view, json_text, payload_row, to_beams
+from codexlab.store._codec import _to_iso, json_text, payload_row, to_beams
+from codexlab.store.anchors import Anchor, ChainReport, RunCheck, anchor_chain_problems
+from codexlab.store.keys import ChainKey, HeadWitness, load_chain_key
 from codexlab.store.schema import JSON_COLUMNS, PAYLOAD_TABLES, resolve_table
 
-__all__ = ["BeamStore", "Direction", "check_links", "check_unique", "more_of_batch", "run_of_eid"]
+__all__ = ["BeamStore", "CellCommit", "Direction", "check_links", "check_unique", "more_of_batch", "run_of_eid"]
 
 Direction = Literal["ancestors", "descendants"]
 _DIRECTIONS: tuple[str, ...] = ("ancestors", "descendants")
+
+
+@dataclass(frozen=True)
+class CellCommit:
+    """What `persist_cell` did: the run, its beams as stored, and whether this call wrote them."""
+
+    run_id: str
+    beams: list[BeamEvent]
+    written: bool
 
 
 class BeamStore(abc.ABC):
@@ -33,7 +47,7 @@ class BeamStore(abc.ABC):
 
     @abc.abstractmethod
     def schema_version(self) -> str:
-        """The schema revision this store is at (`0002` today)."""
+        """The schema revision this store is at (`0004` today)."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -42,35 +56,121 @@ class BeamStore(abc.ABC):
     # -- beams -------------------------------------------------------------------------------------
 
     def persist_beam_events(self, beams: Iterable[BeamEvent | Mapping[str, Any]]) -> list[BeamEvent]:
-        """Validate, chain and write a batch of beams with their lineage edges and entanglements.
+        """Validate, chain, seal and write a batch of beams with their lineage edges and entanglements.
 
         Each beam is linked after the previous beam of its `sheet_run_id` (from this batch or the
-        store): `prev_hash` and `hash` are filled in. Everything is written in one transaction.
+        store): `prev_hash` and `hash` are filled in; the hash covers the beam's content and its scores
+        (`drift`, `qscore`, `verdict`), which are fixed from then on. Each run of the batch gets an anchor
+        (its beam count and terminal hash, sealed with the chain key). Everything is written in one
+        transaction.
 
         Returns:
             The beams as stored, with `prev_hash` and `hash` set.
         Raises:
             StoreError: a beam is invalid, its id is taken, or the backend failed; nothing was written.
+            CodexConfigError: the chain key cannot be loaded (see `codexlab.store.keys`).
         """
         batch = to_beams(beams)
         if not batch:
             return []
-        return self._persist(batch)
+        key = self.chain_key()
+        stored, anchors = self._persist(batch, key)
+        if anchors:
+            self.witness().advance(anchors[-1].seq, anchors[-1].mac)
+        return stored
 
     @abc.abstractmethod
-    def _persist(self, beams: list[BeamEvent]) -> list[BeamEvent]:
-        """Chain and write validated beams atomically."""
+    def _persist(self, beams: list[BeamEvent], key: ChainKey) -> tuple[list[BeamEvent], list[Anchor]]:
+        """Chain, seal and write validated beams atomically; the beams as stored and the new anchors."""
 
-    @abc.abstractmethod
-    def update_beam_scores(self, updates: Iterable[Mapping[str, Any]]) -> int:
-        """Attach `drift`, `qscore` and `verdict` to stored beams (outside the hash chain).
+    def persist_cell(
+        self,
+        beams: Iterable[BeamEvent | Mapping[str, Any]],
+        *,
+        links: Iterable[Any] = (),
+        rows: Mapping[str, Iterable[Any]] | None = None,
+    ) -> CellCommit:
+        """Commit one cell's run — its beams, their entanglement links and its payload rows (`sqi_scores`,
+        `collapse_traces`, `metrics`, ...) — in one transaction, at most once per run.
 
-        Each update is `{"beam_id": ..., "drift": ..., "qscore": ..., "verdict": ...}`; keys left out
-        keep their stored value. All updates apply or none (an unknown beam raises `StoreError`).
+        The beams must all belong to one `sheet_run_id`. When that run already has beams stored (a cell
+        committed before, e.g. by a worker that died before reporting it), nothing is written and the
+        stored beams come back with `written=False`, so committing a retried cell twice is harmless.
 
-        Returns:
-            The number of beams updated.
+        Raises:
+            StoreError: a beam, link or row is invalid, the beams span several runs, or the backend
+                failed; nothing was written. (The JSONL store writes under one lock but file by file: a
+                crash midway keeps the beams and can lose the links and rows after them.)
         """
+        batch = to_beams(beams)
+        runs = sorted({b.sheet_run_id for b in batch})
+        if len(runs) != 1:
+            raise StoreError(
+                f"`persist_cell` commits one run, got beams of {len(runs)} runs "
+                f"({', '.join(f'`{r}`' for r in runs[:3])}); nothing was written; commit each run on its own."
+            )
+        records = check_links(links)
+        batch_ids = {b.beam_id for b in batch}
+        strays = [r.beam_id for r in records if r.beam_id not in batch_ids]
+        if strays:
+            raise StoreError(
+                f"Entanglement link of beam `{strays[0]}` is not for a beam of this cell{more_of_batch(strays)}; "
+                "nothing was written; pass the links of the cell's own beams."
+            )
+        payloads = {
+            resolve_table(name, among=PAYLOAD_TABLES).name: [payload_row(name, item, i) for i, item in enumerate(items)]
+            for name, items in (rows or {}).items()
+        }
+        commit, anchors = self._persist_cell(
+            runs[0], batch, records, {k: v for k, v in payloads.items() if v}, self.chain_key()
+        )
+        if anchors:
+            self.witness().advance(anchors[-1].seq, anchors[-1].mac)
+        return commit
+
+    @abc.abstractmethod
+    def _persist_cell(
+        self,
+        run_id: str,
+        beams: list[BeamEvent],
+        links: list[EntanglementLink],
+        rows: dict[str, list[dict[str, Any]]],
+        key: ChainKey,
+    ) -> tuple[CellCommit, list[Anchor]]:
+        """Chain, seal and write a validated cell atomically, unless its run is stored already (see
+        `persist_cell`); what was done and the new anchors."""
+
+    # -- the chain key -------------------------------------------------------------------------------
+
+    key_home: Path | None
+    _chain_key: ChainKey | None = None
+
+    def chain_key(self) -> ChainKey:
+        """The key that seals this store's anchors (`$CODEXLAB_CHAIN_KEY` or `<key_home>/keys/chain.key`),
+        loaded once per store object."""
+        if self._chain_key is None:
+            self._chain_key = load_chain_key(self.key_home)
+        return self._chain_key
+
+    def witness(self) -> HeadWitness:
+        """Where this home remembers the newest anchor it saw in this store."""
+        return HeadWitness.for_store(self.key_home, self._identity())
+
+    def _identity(self) -> str:
+        """What names this store for its head witness: its URL (and schema, where it has one)."""
+        return self.url
+
+    def _refuse_if_witnessed(self) -> None:
+        """Before sealing an unanchored store as found: refuse one this home saw sealed already, since
+        its anchors were then removed, and sealing it again would bless whatever was done to it."""
+        witness = self.witness()
+        head = witness.read()
+        if head is not None:
+            raise StoreError(
+                f"The store at `{self.url}` has no anchors, but this home saw it sealed up to anchor #{head[0]} "
+                f"(`{witness.path}`): its anchors were removed, by tampering or a schema downgrade. Restore it "
+                f"from a backup; to seal it as it is now instead, delete `{witness.path}` and open it again."
+            )
 
     @abc.abstractmethod
     def get_beam(self, beam_id: str) -> BeamEvent | None:
@@ -216,6 +316,35 @@ class BeamStore(abc.ABC):
     def _run_ids(self) -> list[str]:
         """Every stored `sheet_run_id`."""
 
+    # -- runs ----------------------------------------------------------------------------------------
+
+    def runs(
+        self,
+        container_id: str | None = None,
+        *,
+        since: str | float | None = None,
+        until: str | float | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """One summary per stored run, newest first (what a service lists).
+
+        Each is `{run_id, container_id, cell_id, started, ended, beams, errors, vetoes}`: `started` and
+        `ended` are the ISO timestamps of the run's first and last beam, `errors` its `error` beams (1 for
+        a failed run), `vetoes` its vetoed beams. `since` and `until` (ISO 8601 or epoch seconds) keep the
+        runs that started in [since, until).
+
+        Raises:
+            CodexValueError: a bad `limit`, `since` or `until`.
+        """
+        bounds = _bound(since, "since"), _bound(until, "until")
+        return self._run_summaries(container_id, *bounds, _positive(limit, "limit"))
+
+    @abc.abstractmethod
+    def _run_summaries(
+        self, container_id: str | None, since: str | None, until: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The summaries of `runs`, with the bounds already normalized to the store's ISO form."""
+
     # -- entanglement ------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -274,26 +403,101 @@ class BeamStore(abc.ABC):
     # -- integrity -----------------------------------------------------------------------------------
 
     def verify_chain(self, sheet_run_id: str | None = None) -> list[str]:
-        """Problems in the hash chain of one run or of every run; empty when intact.
+        """Problems in the beams and anchors of one run or of every run; empty when intact.
 
-        Recomputes each beam's hash in persist order: an edited beam breaks its own hash, a
-        missing or reordered beam breaks the link to its predecessor. One problem per broken run
-        (its first broken link). Scores (`drift`, `qscore`, `verdict`) are outside the chain.
+        See `verify`; this is its list of problems.
         """
-        runs = [sheet_run_id] if sheet_run_id is not None else self._run_ids()
-        problems: list[str] = []
+        return self.verify(sheet_run_id).problems
+
+    def verify(self, sheet_run_id: str | None = None) -> ChainReport:
+        """Check the store: every beam's hash (content and scores), each run's chain against its anchors,
+        the anchor chain and its seals (with the chain key), and the head witness of this home.
+
+        An edited beam breaks its hash; missing or reordered beams break the run's chain; a run edited and
+        re-hashed no longer matches its sealed anchor; a deleted tail falls short of the anchor's count; a
+        deleted run leaves anchors without beams or a hole in the anchor chain; the newest runs deleted
+        with their anchors fall short of the head witness. One problem per broken run (its first).
+
+        Raises:
+            StoreError: `sheet_run_id` names no stored run (nor any anchored one).
+        """
+        with self._verifying():
+            return self._verify(sheet_run_id)
+
+    @contextlib.contextmanager
+    def _verifying(self) -> Iterator[None]:
+        """Held for the length of one `verify` (a backend may read its storage once for it)."""
+        yield
+
+    def _verify(self, sheet_run_id: str | None) -> ChainReport:
+        key = self.chain_key()
+        anchors = self._anchors()
+        head = self.witness().read()
+        report = ChainReport(key_id=key.key_id, key_source=key.source, witnessed=head is not None)
+        report.anchors = len(anchors)
+        report.problems += anchor_chain_problems(key, anchors, head)
+        by_run: dict[str, list[Anchor]] = {}
+        for anchor in anchors:
+            by_run.setdefault(anchor.sheet_run_id, []).append(anchor)
+        stored = self._run_ids()
+        if sheet_run_id is not None:
+            if sheet_run_id not in by_run and sheet_run_id not in stored:
+                raise StoreError(
+                    f"No run `{sheet_run_id}` in the store at `{self.url}`{did_you_mean(sheet_run_id, stored)}; "
+                    "pass a `run.run_id` (`codexlab verify` without `--run` checks every run)."
+                )
+            runs = [sheet_run_id]
+        else:
+            runs = sorted(set(stored) | set(by_run))
         for run in runs:
-            problem = _first_break(run, self._chain_rows(run))
+            check = RunCheck(run, by_run.get(run, []))
+            rows = _counted(self._chain_rows(run), report)
+            problem = check.problem(rows)
+            report.runs += 1
+            report.legacy_runs += check.legacy_count > 0
             if problem:
-                problems.append(problem)
-        return problems
+                report.problems.append(problem)
+                report.broken_runs[run] = problem
+        return report
 
     @abc.abstractmethod
     def _chain_rows(self, sheet_run_id: str) -> Iterator[dict[str, Any]]:
-        """A run's stored rows in `seq` order (every beam column, JSON decoded)."""
+        """A run's stored rows in `seq` order (every beam column, JSON decoded), read from storage afresh."""
+
+    @abc.abstractmethod
+    def _anchors(self) -> list[Anchor]:
+        """Every anchor in `seq` order, read from storage afresh (a malformed row raises `StoreError`)."""
+
+    def anchors(self, after: int = 0) -> list[Anchor]:
+        """The anchors newer than anchor number `after`, oldest first: the runs committed since then
+        (the knowledge graph's export queue)."""
+        return [a for a in self._anchors() if a.seq > after]
+
+    def run_ids(self) -> list[str]:
+        """Every run that has beams in the store, sorted."""
+        return self._run_ids()
+
+    @property
+    def identity(self) -> str:
+        """A name of this store that stays the same across processes (its URL, and schema if any)."""
+        return self._identity()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+
+def _bound(value: str | float | None, name: str) -> str | None:
+    """A time bound as the store's ISO 8601 UTC text (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            return str(_to_iso(value))
+        except (ValueError, OverflowError, OSError):
+            pass
+    raise CodexValueError(
+        f"`{name}` should be an ISO 8601 time (`2025-01-01T00:00:00Z`) or epoch seconds, got `{value!r}`; fix it."
+    )
 
 
 def _positive(value: int, name: str) -> int:
@@ -340,31 +544,11 @@ def _polars_schema(table: sa.Table) -> dict[str, pl.DataType]:
     return schema
 
 
-def _first_break(run: str, rows: Iterable[Mapping[str, Any]]) -> str | None:
-    """The first broken link of a run's chain, described, or None."""
-    prev_hash: str | None = None
-    prev_seq = 0
-    prev_id: str | None = None
+def _counted(rows: Iterable[dict[str, Any]], report: ChainReport) -> Iterator[dict[str, Any]]:
+    """`rows`, counting them into `report.beams` on the way."""
     for row in rows:
-        beam_id, seq = row["beam_id"], row["seq"]
-        if row["hash"] is None or beam_hash(chain_view(row), row["prev_hash"]) != row["hash"]:
-            return (
-                f"run `{run}`: beam `{beam_id}` (seq {seq}) was edited after it was stored: its content "
-                "no longer matches its hash."
-            )
-        if row["prev_hash"] != prev_hash:
-            where = f"does not follow `{prev_id}` (seq {prev_seq})" if prev_id else "should start the run"
-            if seq != prev_seq + 1:
-                return (
-                    f"run `{run}`: beam `{beam_id}` (seq {seq}) {where}: {seq - prev_seq - 1} beam(s) are "
-                    "missing before it."
-                )
-            return (
-                f"run `{run}`: beam `{beam_id}` (seq {seq}) {where}: a beam before it is missing or the "
-                "beams were reordered."
-            )
-        prev_hash, prev_seq, prev_id = row["hash"], seq, beam_id
-    return None
+        report.beams += 1
+        yield row
 
 
 def check_links(items: Iterable[Any]) -> list[EntanglementLink]:
@@ -379,11 +563,6 @@ def check_links(items: Iterable[Any]) -> list[EntanglementLink]:
                 f"Entanglement link {index} (beam `{name}`) is not valid: {err.message} Nothing was written."
             ) from err
     return links
-
-
-def run_of_eid(eid: str) -> str:
-    """The run an entanglement id belongs to: `eid::<run>::<hash>`."""
-    return eid.split("::")[1]
 
 
 def more_of_batch(ids: list[str]) -> str:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from codexlab.errors import CodexConfigError, did_you_mean
 from codexlab.store.base import BeamStore
 from codexlab.store.jsonl import JSONLStore
+from codexlab.store.keys import default_home
 from codexlab.store.sql import SQLStore
 
 __all__ = ["DB_FILE", "default_home", "open_store", "resolve_url"]
@@ -18,13 +19,8 @@ __all__ = ["DB_FILE", "default_home", "open_store", "resolve_url"]
 DB_FILE = "beams.db"
 _SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "jsonl")
 
-_HANDLES: dict[tuple[str, str | None], BeamStore] = {}
+_HANDLES: dict[tuple[str, str | None, Path | None], BeamStore] = {}
 _HANDLES_LOCK = threading.Lock()
-
-
-def default_home() -> Path:
-    """`$CODEXLAB_HOME`, else `./.codexlab`."""
-    return Path(os.environ.get("CODEXLAB_HOME") or ".codexlab")
 
 
 def resolve_url(
@@ -72,7 +68,9 @@ def open_store(
     """The store at a URL, a path, `$CODEXLAB_DB_URL` or `<home>/beams.db`, with its tables ready.
 
     Handles are cached per resolved URL (and schema), so every `Lab` on one home in one process
-    shares one engine. A PostgreSQL URL may carry `?schema=name` instead of `schema=`.
+    shares one engine. A PostgreSQL URL may carry `?schema=name` instead of `schema=`. `home` is also
+    where the chain key lives (`<home>/keys/`); without it, the folder of a SQLite file or JSONL
+    directory, else `$CODEXLAB_HOME` or `./.codexlab`.
 
     Raises:
         CodexConfigError: an unknown URL scheme or a bad schema name.
@@ -81,17 +79,31 @@ def open_store(
     url = resolve_url(url_or_path, home=home)
     if url.startswith("postgresql"):
         url, schema = _split_schema(url, schema)
-    key = (url, schema)
+    key_home = _key_home(url, home)
+    key = (url, schema, key_home)  # one handle per store and key folder (a shared PostgreSQL store has several)
     with _HANDLES_LOCK:
         store = _HANDLES.get(key)
         if store is None or getattr(store, "closed", False):
             if url.startswith("jsonl://"):
-                store = JSONLStore(url.removeprefix("jsonl://"))
+                store = JSONLStore(url.removeprefix("jsonl://"), home=key_home)
             else:
-                store = SQLStore(url, schema=schema)
+                store = SQLStore(url, schema=schema, home=key_home)
             _HANDLES[key] = store
     store.ensure_tables()
     return store
+
+
+def _key_home(url: str, home: str | os.PathLike[str] | None) -> Path | None:
+    """Where the store's chain key lives: `home`, else the folder of a SQLite file or JSONL directory,
+    else `$CODEXLAB_HOME` (None: an in-memory store, whose key lives in this process only)."""
+    if home is not None:
+        return Path(home).expanduser().resolve()
+    if url.startswith("jsonl://"):
+        return Path(url.removeprefix("jsonl://")).parent
+    if url.startswith("sqlite"):
+        database = sa.make_url(url).database
+        return Path(database).parent if database not in (None, "", ":memory:") else None
+    return default_home().expanduser().resolve()
 
 
 def _split_schema(url: str, schema: str | None) -> tuple[str, str | None]:

@@ -16,22 +16,18 @@ import sqlalchemy as sa
 
 from codexlab.contracts import BeamEvent, utc_now_iso
 from codexlab.errors import StoreError
-from codexlab.store._codec import (
-    BEAM_COLUMNS,
-    SCORE_FIELDS,
-    Tail,
-    beam_from_row,
-    link_batch,
-    score_update,
-)
-from codexlab.store.base import BeamStore, Direction, check_links, check_unique, run_of_eid
+from codexlab.store._codec import BEAM_COLUMNS, Tail, beam_from_row, link_batch
+from codexlab.store.anchors import Anchor, seal
+from codexlab.store.base import BeamStore, CellCommit, Direction, check_links, check_unique, run_of_eid
 from codexlab.store.base import more_of_batch as _more
+from codexlab.store.keys import ChainKey
 from codexlab.store.schema import (
     HEAD_REVISION,
     JSON_COLUMNS,
     NATURAL_KEYS,
     PAYLOAD_TABLES,
     ROW_ORDER,
+    UNANCHORED_REVISIONS,
 )
 
 try:
@@ -43,10 +39,9 @@ __all__ = ["JSONLStore"]
 
 _META = "meta.json"
 _FORMAT = "codexlab-jsonl"
-_KNOWN_REVISIONS = ("0001", "0002")
-_SCORES = "beam_scores"
+_KNOWN_REVISIONS = (*UNANCHORED_REVISIONS, "0003", HEAD_REVISION)
 _LINKS = "entanglement_members"
-_FILES: tuple[str, ...] = ("beam_events", _SCORES, _LINKS, *PAYLOAD_TABLES)
+_FILES: tuple[str, ...] = ("beam_events", _LINKS, *PAYLOAD_TABLES)
 
 # Lines keep `NaN`/`Infinity` floats as JSON's extension tokens, which `json.loads` reads back.
 _LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
@@ -58,20 +53,24 @@ _INDEX_COLUMNS = ("beam_id", "sheet_run_id", "cell_id", "stage", "token", "verdi
 class JSONLStore(BeamStore):
     """Beams as JSON lines under one directory, for development and inspection with plain tools.
 
-    Each table is a `<table>.jsonl` file that is only ever appended to (score updates and
-    entanglement links go to their own files; lineage edges and entanglements are derived from the
-    beams). A batch is built in full, then written with one `write` and an `fsync`; a crash leaves at
-    most a torn last line, which readers skip with a warning.
+    Each table is a `<table>.jsonl` file that is only ever appended to (entanglement links go to their
+    own file; lineage edges and entanglements are derived from the beams). A batch of beams is built in
+    full, then written with one `write` and an `fsync`, ending in a commit line that holds the batch's
+    run anchors: beam lines that no commit line follows (a crash mid-write) are skipped with a warning,
+    so the store always reads as whole batches. `home` is where the chain key lives (`<home>/keys/`),
+    by default the folder that holds `directory`.
     """
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, home: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(directory).expanduser().resolve()
         self.url = f"jsonl://{self.path}"
+        self.key_home = Path(home).expanduser().resolve() if home is not None else self.path.parent
         self.closed = False
         self._mutex = threading.RLock()
         self._lock_fd: int | None = None
         self._depth = 0
         self._ready = False
+        self._disk: tuple[list[dict[str, Any]], list[Anchor]] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -90,6 +89,7 @@ class JSONLStore(BeamStore):
         self._keys: dict[str, set[Any]] = {name: set() for name in NATURAL_KEYS}
         self._warned: set[tuple[str, int]] = set()
         self._seen: dict[str, tuple[int, int, int]] = {}
+        self._commits = _Commits()
 
     # -- schema ------------------------------------------------------------------------------------
 
@@ -109,10 +109,40 @@ class JSONLStore(BeamStore):
                         f"The JSONL store at `{self.path}` is at schema revision `{revision}`, which this "
                         f"codexlab does not know (it knows up to `{HEAD_REVISION}`); upgrade codexlab."
                     )
+                beams = self._file("beam_events")
+                if revision is None and beams.exists() and beams.stat().st_size:
+                    raise StoreError(
+                        f"`{self.path / _META}` is missing but `{beams}` holds beams; restore `{_META}` from a "
+                        "backup (codexlab will not guess what wrote the beams)."
+                    )
+                if revision in UNANCHORED_REVISIONS:
+                    # 0001 -> 0002 only added `metrics` and `verdict`; 0003 seals the runs stored so far; 0004 adds
+                    # `intents` (absent until written).
+                    self._adopt_legacy()
                 if revision != HEAD_REVISION:
-                    # 0001 -> 0002 only adds `metrics` and `verdict`, both absent until written.
                     self._write_meta()
+                if revision is None:
+                    self.witness().reset()  # a store created just now: no anchor of it can be missing
             self._ready = True
+
+    def _adopt_legacy(self) -> None:
+        """Seal each run of a store written before anchors, as found: one commit line for every line."""
+        path = self._file("beam_events")
+        data = path.read_bytes() if path.exists() else b""
+        records = [r for _, r in self._parse("beam_events", data) if r and "anchors" not in r]
+        ends: dict[str, tuple[str | None, int]] = {}
+        for record in records:
+            try:
+                run, seq = record["sheet_run_id"], int(record["seq"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if run not in ends or seq > ends[run][1]:
+                ends[run] = (record.get("hash"), seq)
+        if not ends:
+            return
+        self._refuse_if_witnessed()
+        anchors = seal(self.chain_key(), None, dict(sorted(ends.items())), kind="legacy")
+        self._append("beam_events", [_commit_line(len(records), anchors)])
 
     def _meta_revision(self) -> str | None:
         try:
@@ -220,6 +250,8 @@ class JSONLStore(BeamStore):
             for position, record in self._parse(name, data, offset, first_line):
                 self._apply(name, record)
                 end = position
+            if name == "beam_events":
+                self._commits.end(path)  # whole lines no commit follows: a writer crashed mid-batch
             # stop before a torn last line: once a writer ends it, it is read (and skipped) as a line
             self._offsets[name] = (stat.st_ino, end)
             self._lines[name] = first_line - 1 + data[: end - offset].count(b"\n")
@@ -266,11 +298,8 @@ class JSONLStore(BeamStore):
             return
         try:
             if name == "beam_events":
-                self._apply_beam(record)
-            elif name == _SCORES:
-                row = self._beams.get(record["beam_id"])
-                if row is not None:
-                    row.update({k: record[k] for k in SCORE_FIELDS if k in record})
+                for beam in self._commits.feed(record, self._file(name)):
+                    self._apply_beam(beam)
             elif name == _LINKS:
                 self._apply_link(record)
             else:
@@ -319,7 +348,7 @@ class JSONLStore(BeamStore):
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def _persist(self, beams: list[BeamEvent]) -> list[BeamEvent]:
+    def _persist(self, beams: list[BeamEvent], key: ChainKey) -> tuple[list[BeamEvent], list[Anchor]]:
         self.ensure_tables()
         with self._locked(exclusive=True):
             self._refresh()
@@ -330,27 +359,42 @@ class JSONLStore(BeamStore):
                     "beam once, with a fresh id (`new_beam_id`)."
                 )
             batch = link_batch(beams, {b.sheet_run_id: self._tails.get(b.sheet_run_id) for b in beams})
-            self._append("beam_events", [_beam_line(row) for row in batch.beam_rows])
+            anchors = seal(key, self._commits.head(), batch.ends)
+            lines = [_beam_line(row) for row in batch.beam_rows]
+            self._append("beam_events", [*lines, _commit_line(len(lines), anchors)])
             self._refresh()
-        return batch.beams
+        return batch.beams, anchors
 
-    def update_beam_scores(self, updates: Iterable[Mapping[str, Any]]) -> int:
-        items = [score_update(item, index) for index, item in enumerate(updates)]
-        if not items:
-            return 0
+    def _persist_cell(
+        self,
+        run_id: str,
+        beams: list[BeamEvent],
+        links: list[Any],
+        rows: dict[str, list[dict[str, Any]]],
+        key: ChainKey,
+    ) -> tuple[CellCommit, list[Anchor]]:
+        """Under one exclusive lock: the beams (with their commit line), then the links, then the rows.
+
+        Files are appended one after another, so a crash between two appends keeps the cell's beams and
+        loses what came after them (a SQL store commits all of it or nothing); other writers and readers
+        never see a cell in between.
+        """
         self.ensure_tables()
         with self._locked(exclusive=True):
             self._refresh()
-            for item in items:
-                if item["beam_id"] not in self._beams:
-                    raise StoreError(
-                        f"No beam `{item['beam_id']}` to score; nothing was updated; persist the beams "
-                        "before "
-                        "attaching scores."
-                    )
-            self._append(_SCORES, [_LINE(item) for item in items])
+            if self._runs.get(run_id):
+                return CellCommit(run_id, self.beams_for_run(run_id), written=False), []
+            for name, records in rows.items():
+                natural = NATURAL_KEYS.get(name)
+                if natural is not None:
+                    check_unique(name, natural, records, self._keys[name])
+            stored, anchors = self._persist(beams, key)
+            if links:
+                self.persist_entanglement_links(links)
+            for name, records in rows.items():
+                self._append(name, [_LINE(r) for r in records])
             self._refresh()
-        return len({item["beam_id"] for item in items})
+        return CellCommit(run_id, stored, written=True), anchors
 
     def persist_entanglement_links(self, links: Iterable[Any]) -> int:
         records = check_links(links)
@@ -481,6 +525,34 @@ class JSONLStore(BeamStore):
             out.append(entry)
         return out
 
+    def _run_summaries(
+        self, container_id: str | None, since: str | None, until: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        with self._reading():
+            runs = [(run, [self._beams[i] for i in ids]) for run, ids in self._runs.items()]
+        out = []
+        for run, rows in runs:
+            if container_id is not None and rows[0]["container_id"] != container_id:
+                continue
+            stamps = [r["timestamp"] for r in rows]
+            started = min(stamps)
+            if (since is not None and started < since) or (until is not None and started >= until):
+                continue
+            out.append(
+                {
+                    "run_id": run,
+                    "container_id": max(r["container_id"] for r in rows),
+                    "cell_id": max(r["cell_id"] for r in rows),
+                    "started": started,
+                    "ended": max(stamps),
+                    "beams": len(rows),
+                    "errors": sum(1 for r in rows if r["stage"] == "error"),
+                    "vetoes": sum(1 for r in rows if r["verdict"] == "veto"),
+                }
+            )
+        out.sort(key=lambda r: (r["started"], r["run_id"]), reverse=True)
+        return out[:limit]
+
     def _run_ids(self) -> list[str]:
         with self._reading():
             return sorted(self._runs)
@@ -518,23 +590,52 @@ class JSONLStore(BeamStore):
             source = self._ents.values()
         elif name == "entanglement_members":
             source = self._members.values()
+        elif name == "run_anchors":
+            source = (a.as_dict() for a in self._commits.anchors)
         else:
             source = ({"id": i, **r} for i, r in enumerate(self._payload[name], start=1))
         json_cols = JSON_COLUMNS[name]
         return [{c: copy.deepcopy(r.get(c)) if c in json_cols else r.get(c) for c in columns} for r in source]
 
     def _chain_rows(self, sheet_run_id: str) -> Iterator[dict[str, Any]]:
-        """Read from disk afresh: verifying checks the file, not what this process remembers."""
+        rows = [r for r in self._from_disk()[0] if r.get("sheet_run_id") == sheet_run_id]
+        rows.sort(key=lambda r: r["seq"] if isinstance(r["seq"], int) else 0)
+        yield from rows
+
+    def _anchors(self) -> list[Anchor]:
+        return self._from_disk()[1]
+
+    def anchors(self, after: int = 0) -> list[Anchor]:
+        with self._reading():
+            return [a for a in self._commits.anchors if a.seq > after]
+
+    @contextlib.contextmanager
+    def _verifying(self) -> Iterator[None]:
+        """Read the file once for a whole `verify` (not once per run)."""
+        self._disk = self._read_disk()
+        try:
+            yield
+        finally:
+            self._disk = None
+
+    def _from_disk(self) -> tuple[list[dict[str, Any]], list[Anchor]]:
+        return self._disk if self._disk is not None else self._read_disk()
+
+    def _read_disk(self) -> tuple[list[dict[str, Any]], list[Anchor]]:
+        """The committed beam rows and the anchors as the file holds them now, read afresh: verifying
+        checks the file, not what this process remembers."""
         self.ensure_tables()
         path = self._file("beam_events")
         with self._locked(exclusive=False):
             data = path.read_bytes() if path.exists() else b""
-        rows: list[dict[str, Any]] = []
-        for _, record in self._parse("beam_events", data):
-            if record.get("sheet_run_id") == sheet_run_id:
-                rows.append({name: record.get(name) for name in BEAM_COLUMNS})
-        rows.sort(key=lambda r: r["seq"])
-        yield from rows
+        commits = _Commits(strict=True)
+        rows = [
+            {name: beam.get(name) for name in BEAM_COLUMNS}
+            for _, record in self._parse("beam_events", data)
+            for beam in commits.feed(record, path)
+        ]
+        commits.end(path)
+        return rows, commits.anchors
 
 
 def _beam_line(row: tuple[Any, ...]) -> str:
@@ -557,3 +658,60 @@ def _ends_a_line(path: Path, offset: int) -> bool:
 def _beam(row: dict[str, Any]) -> BeamEvent:
     """A BeamEvent that shares no mutable part with the store's memory of the file."""
     return beam_from_row({**row, "result": copy.deepcopy(row["result"])})
+
+
+def _commit_line(lines: int, anchors: list[Anchor]) -> str:
+    """The line that ends a batch: how many beam lines it commits, and their runs' anchors."""
+    return _LINE({"lines": lines, "anchors": [a.as_dict() for a in anchors]})
+
+
+class _Commits:
+    """Beam lines wait until the commit line of their batch; lines no commit follows are dropped.
+
+    `strict` (verifying) raises on a malformed anchor instead of skipping it with a warning.
+    """
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.pending: list[dict[str, Any]] = []
+        self.anchors: list[Anchor] = []
+        self.strict = strict
+
+    def head(self) -> Anchor | None:
+        return self.anchors[-1] if self.anchors else None
+
+    def feed(self, record: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+        """The beam records that `record` commits (none unless it is a commit line)."""
+        if not record:
+            return []
+        if "anchors" not in record:
+            self.pending.append(record)
+            return []
+        try:
+            count = int(record["lines"])
+            anchors = [Anchor.from_row(a) for a in record["anchors"]]
+        except (KeyError, TypeError, ValueError) as err:
+            if self.strict:
+                raise StoreError(
+                    f"A commit line of `{path}` is malformed ({err}): the file was edited; restore it from a backup."
+                ) from err
+            warnings.warn(f"Skipping a malformed commit line of `{path}` ({err}).", RuntimeWarning, stacklevel=6)
+            return []
+        self.anchors += anchors
+        committed = self.pending[len(self.pending) - count :] if count > 0 else []
+        self._drop(len(self.pending) - len(committed), path)
+        self.pending = []
+        return committed
+
+    def end(self, path: Path) -> None:
+        """The end of what was read: beam lines still waiting belong to a batch that never committed."""
+        self._drop(len(self.pending), path)
+        self.pending = []
+
+    def _drop(self, count: int, path: Path) -> None:
+        if count > 0 and not self.strict:
+            warnings.warn(
+                f"Skipping {count} beam line(s) of `{path}` that no commit line follows: a write was interrupted "
+                "before its batch committed; the batches before and after it are intact.",
+                RuntimeWarning,
+                stacklevel=6,
+            )

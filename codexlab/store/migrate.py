@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +18,9 @@ from codexlab.store.schema import HEAD_REVISION, METADATA
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "ensure_schema", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Alembic commands publish their context through module globals (`alembic.context`, `alembic.op`), so
+# two threads running a command at once (e.g. two sweep points opening their stores) break each other.
+_ALEMBIC = threading.Lock()
 
 
 def alembic_config(connection: sa.Connection) -> Config:
@@ -35,7 +39,8 @@ def current_revision(connection: sa.Connection) -> str | None:
 def upgrade(connection: sa.Connection, revision: str = "head") -> None:
     """Run the migrations up to `revision` inside the caller's transaction."""
     try:
-        command.upgrade(alembic_config(connection), revision)
+        with _ALEMBIC:
+            command.upgrade(alembic_config(connection), revision)
     except CommandError as err:
         raise StoreError(
             f"The beam store could not be migrated to revision `{revision}`: {err}; it may have been "
@@ -43,8 +48,8 @@ def upgrade(connection: sa.Connection, revision: str = "head") -> None:
         ) from err
 
 
-def ensure_schema(connection: sa.Connection) -> str:
-    """Bring a database to the head revision and return it.
+def ensure_schema(connection: sa.Connection) -> str | None:
+    """Bring a database to the head revision; returns the revision it was at (None: created just now).
 
     A fresh database gets the current tables in one step and is stamped at head; an older one is
     upgraded through each migration; a database with beam tables but no revision is refused.
@@ -61,8 +66,9 @@ def ensure_schema(connection: sa.Connection) -> str:
                 "empty database (or schema), or stamp it with `alembic stamp` after checking its tables."
             )
         METADATA.create_all(connection)
-        command.stamp(alembic_config(connection), "head")
-        return HEAD_REVISION
+        with _ALEMBIC:
+            command.stamp(alembic_config(connection), "head")
+        return None
     known = {script.revision for script in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
     if revision not in known:
         raise StoreError(
@@ -70,4 +76,4 @@ def ensure_schema(connection: sa.Connection) -> str:
             f"knows up to `{HEAD_REVISION}`); upgrade codexlab to open it."
         )
     upgrade(connection, "head")
-    return HEAD_REVISION
+    return revision

@@ -16,20 +16,25 @@ __all__ = [
     "ROW_ORDER",
     "TABLES",
     "TABLE_ALIASES",
+    "UNANCHORED_REVISIONS",
     "beam_events",
     "collapse_traces",
     "cost_calibration",
     "dna_mutations",
     "entanglement_members",
     "entanglements",
+    "intents",
     "lineage_edges",
     "metrics",
     "resolve_table",
+    "run_anchors",
     "sqi_scores",
 ]
 
 # The Alembic revision that `METADATA` describes; `ensure_tables` upgrades every store to it.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0004"
+# Revisions written before runs were anchored: opening one seals its runs as found (see `anchors`).
+UNANCHORED_REVISIONS: tuple[str, ...] = ("0001", "0002")
 
 
 def _json() -> sa.JSON:
@@ -70,6 +75,23 @@ beam_events = sa.Table(
     sa.Index("ix_beam_events_cell_id", "cell_id"),
     sa.Index("uq_beam_events_run_seq", "sheet_run_id", "seq", unique=True),
     sa.Index("ix_beam_events_container_timestamp", "container_id", "timestamp"),
+)
+
+# One row per run per persist call, written in the same transaction as the run's beams: the run's beam
+# count and terminal hash, chained to the previous anchor and sealed with the chain key (HMAC).
+run_anchors = sa.Table(
+    "run_anchors",
+    METADATA,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("sheet_run_id", sa.String, nullable=False),
+    sa.Column("beam_count", sa.Integer, nullable=False),
+    sa.Column("terminal_hash", sa.String, nullable=False),
+    sa.Column("prev_mac", sa.String),
+    sa.Column("key_id", sa.String, nullable=False),
+    sa.Column("created", sa.String, nullable=False),
+    sa.Column("mac", sa.String, nullable=False),
+    sa.Index("ix_run_anchors_sheet_run_id", "sheet_run_id", "seq"),
 )
 
 lineage_edges = sa.Table(
@@ -186,6 +208,24 @@ metrics = sa.Table(
     sa.Index("ix_metrics_name_timestamp", "name", "timestamp"),
 )
 
+intents = sa.Table(
+    "intents",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("timestamp", sa.String, nullable=False),
+    sa.Column("sheet_run_id", sa.String, nullable=False),
+    sa.Column("cell_id", sa.String, nullable=False),
+    sa.Column("container_id", sa.String, nullable=False),
+    sa.Column("type", sa.String, nullable=False),
+    sa.Column("tag", sa.String, nullable=False),
+    sa.Column("text", sa.String, nullable=False),
+    sa.Column("action", sa.String),
+    sa.Column("origin", sa.String, nullable=False),
+    sa.Column("metadata", _json(), nullable=False),
+    sa.Index("ix_intents_sheet_run_id", "sheet_run_id"),
+    sa.Index("ix_intents_container_timestamp", "container_id", "timestamp"),
+)
+
 TABLES: dict[str, sa.Table] = {table.name: table for table in METADATA.sorted_tables}
 TABLE_ALIASES: dict[str, str] = {"beams": "beam_events"}
 
@@ -196,6 +236,7 @@ PAYLOAD_TABLES: tuple[str, ...] = (
     "collapse_traces",
     "cost_calibration",
     "metrics",
+    "intents",
 )
 
 # Payload tables whose records carry their own unique id (the others get a surrogate `id`).
@@ -213,6 +254,8 @@ ROW_ORDER: dict[str, tuple[str, ...]] = {
     "collapse_traces": ("id",),
     "cost_calibration": ("id",),
     "metrics": ("id",),
+    "run_anchors": ("seq",),
+    "intents": ("id",),
 }
 
 JSON_COLUMNS: dict[str, frozenset[str]] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -17,24 +18,22 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from codexlab.contracts import BeamEvent, utc_now_iso
 from codexlab.errors import CodexConfigError, StoreError
-from codexlab.store._codec import (
-    BEAM_COLUMNS,
-    Tail,
-    beam_from_row,
-    json_text,
-    link_batch,
-    score_update,
-)
-from codexlab.store.base import BeamStore, Direction, check_links, check_unique, run_of_eid
+from codexlab.store._codec import BEAM_COLUMNS, Tail, beam_from_row, json_text, link_batch
+from codexlab.store.anchors import ANCHOR_COLUMNS, Anchor, seal
+from codexlab.store.base import BeamStore, CellCommit, Direction, check_links, check_unique, run_of_eid
 from codexlab.store.base import more_of_batch as _more
+from codexlab.store.keys import ChainKey, default_home
 from codexlab.store.migrate import current_revision, ensure_schema
 from codexlab.store.schema import (
     NATURAL_KEYS,
     ROW_ORDER,
+    TABLES,
+    UNANCHORED_REVISIONS,
     beam_events,
     entanglement_members,
     entanglements,
     lineage_edges,
+    run_anchors,
 )
 
 __all__ = ["SQLITE_PRAGMAS", "SQLStore"]
@@ -56,32 +55,37 @@ SQLITE_PRAGMAS: tuple[str, ...] = (
     "PRAGMA temp_store=MEMORY",
 )
 _MIGRATION_LOCK = 0x636F646578  # any fixed 64-bit key: serializes schema upgrades across processes
+_CHAIN_LOCK = 0x636F646579  # serializes writers: the anchors form one chain across all runs
 
 
 class SQLStore(BeamStore):
     """Beams in a SQL database: `sqlite:///path/beams.db` or `postgresql+psycopg://user@host/db`.
 
     `schema=` (PostgreSQL) keeps the tables in their own schema, so tests or tenants can share a
-    database. Writes are one transaction each; on SQLite they take the write lock up front
-    (`BEGIN IMMEDIATE`), on PostgreSQL a per-run advisory lock, so concurrent writers of one run
-    cannot fork its hash chain.
+    database. `home` is where the chain key lives (`<home>/keys/`): by default the folder of a SQLite
+    file, else `$CODEXLAB_HOME` or `./.codexlab`. Writes are one transaction each; on SQLite they take
+    the write lock up front (`BEGIN IMMEDIATE`), on PostgreSQL an advisory lock, so concurrent writers
+    cannot fork a run's hash chain or the anchor chain.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, home: str | os.PathLike[str] | None = None) -> None:
         parsed = sa.make_url(url)
         self.url = parsed.render_as_string(hide_password=True)
         self.schema = schema
         self.closed = False
         self._directory: Path | None = None
+        self.key_home = Path(home).expanduser().resolve() if home is not None else None
         if parsed.get_backend_name() == "sqlite":
             if schema is not None:
                 raise CodexConfigError(f"`schema={schema!r}` applies to PostgreSQL only; drop it for SQLite.")
             if parsed.database not in (None, "", ":memory:"):
                 self._directory = Path(parsed.database).expanduser().resolve().parent
+                self.key_home = self.key_home or self._directory
             self.engine = _sqlite_engine(parsed)
         elif parsed.get_backend_name() == "postgresql":
             if schema is not None and not _SCHEMA_NAME.match(schema):
                 raise CodexConfigError(f"`schema={schema!r}` is not a plain SQL name; use letters, digits and `_`.")
+            self.key_home = self.key_home or default_home().expanduser().resolve()
             self.engine = _postgres_engine(parsed, schema)
         else:
             raise CodexConfigError(
@@ -94,6 +98,7 @@ class SQLStore(BeamStore):
         self._lock = threading.Lock()
         self._insert_sql: dict[tuple[str, tuple[str, ...], bool], str] = {}
         self._prepared: dict[tuple[Any, ...], tuple[str, tuple[str, ...], dict[str, Any]]] = {}
+        self._head_sql: str | None = None
 
     # -- schema ------------------------------------------------------------------------------------
 
@@ -110,8 +115,27 @@ class SQLStore(BeamStore):
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
                     if self.schema is not None:
                         conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-                ensure_schema(conn)
+                before = ensure_schema(conn)
+                if before in UNANCHORED_REVISIONS:
+                    self._adopt_legacy(conn)
+            if before is None:
+                self.witness().reset()  # a store created just now: no anchor of it can be missing
             self._ready = True
+
+    def _adopt_legacy(self, conn: sa.Connection) -> None:
+        """Seal each run of a store written before anchors, as found (in the upgrade's transaction)."""
+        self._refuse_if_witnessed()
+        b = beam_events.c
+        newest = sa.select(b.sheet_run_id, sa.func.max(b.seq).label("top")).group_by(b.sheet_run_id).subquery()
+        query = (
+            sa.select(b.sheet_run_id, b.seq, b.hash)
+            .join(newest, (b.sheet_run_id == newest.c.sheet_run_id) & (b.seq == newest.c.top))
+            .order_by(b.sheet_run_id)
+        )
+        ends = {run: (digest, seq) for run, seq, digest in conn.execute(query)}
+        if ends:
+            anchors = seal(self.chain_key(), None, ends, kind="legacy")
+            self._bulk(conn, run_anchors, ANCHOR_COLUMNS, [a.row() for a in anchors])
 
     def schema_version(self) -> str:
         self.ensure_tables()
@@ -125,36 +149,91 @@ class SQLStore(BeamStore):
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def _persist(self, beams: list[BeamEvent]) -> list[BeamEvent]:
+    def _persist(self, beams: list[BeamEvent], key: ChainKey) -> tuple[list[BeamEvent], list[Anchor]]:
         self.ensure_tables()
         runs = sorted({b.sheet_run_id for b in beams})
         try:
             with self._writer.begin() as conn:
-                if self._pg:
-                    for run in runs:
-                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(run, 0))))
-                tails = {run: self._tail(conn, run) for run in runs}
-                batch = link_batch(beams, tails)
-                self._bulk(conn, beam_events, BEAM_COLUMNS, batch.beam_rows)
-                self._bulk(conn, lineage_edges, ("child_id", "parent_id"), batch.edge_rows)
-                self._bulk(conn, entanglements, ("eid", "sheet_run_id", "created"), batch.entanglement_rows, True)
-        except sa.exc.IntegrityError as err:
+                self._lock_chain(conn)
+                stored, anchors = self._write_beams(conn, beams, {run: self._tail(conn, run) for run in runs}, key)
+        except sa.exc.SQLAlchemyError as err:
+            raise self._beams_error(err, beams) from err
+        return stored, anchors
+
+    def _lock_chain(self, conn: sa.Connection) -> None:
+        """PostgreSQL: hold the anchor chain's advisory lock until commit (SQLite's `BEGIN IMMEDIATE`
+        already serializes writers), so concurrent writers cannot fork a run's hash chain or the anchors."""
+        if self._pg:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CHAIN_LOCK)))
+
+    def _write_beams(
+        self, conn: sa.Connection, beams: list[BeamEvent], tails: dict[str, Tail | None], key: ChainKey
+    ) -> tuple[list[BeamEvent], list[Anchor]]:
+        """Chain beams after their runs' tails, insert them with their edges and entanglements, and seal
+        an anchor per run."""
+        batch = link_batch(beams, tails)
+        self._bulk(conn, beam_events, BEAM_COLUMNS, batch.beam_rows)
+        self._bulk(conn, lineage_edges, ("child_id", "parent_id"), batch.edge_rows)
+        self._bulk(conn, entanglements, ("eid", "sheet_run_id", "created"), batch.entanglement_rows, True)
+        anchors = seal(key, self._head(conn), batch.ends)
+        self._bulk(conn, run_anchors, ANCHOR_COLUMNS, [a.row() for a in anchors])
+        return batch.beams, anchors
+
+    def _persist_cell(
+        self,
+        run_id: str,
+        beams: list[BeamEvent],
+        links: list[Any],
+        rows: dict[str, list[dict[str, Any]]],
+        key: ChainKey,
+    ) -> tuple[CellCommit, list[Anchor]]:
+        self.ensure_tables()
+        try:
+            with self._writer.begin() as conn:
+                self._lock_chain(conn)
+                if self._tail(conn, run_id) is not None:
+                    query = sa.select(beam_events).where(beam_events.c.sheet_run_id == run_id)
+                    stored = [beam_from_row(r) for r in conn.execute(query.order_by(beam_events.c.seq)).mappings()]
+                    return CellCommit(run_id, stored, written=False), []
+                written, anchors = self._write_beams(conn, beams, {run_id: None}, key)
+                if links:
+                    self._write_links(conn, links, utc_now_iso())
+                for name, records in rows.items():
+                    table = TABLES[name]
+                    columns = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+                    conn.execute(table.insert(), [{c: r.get(c) for c in columns} for r in records])
+        except sa.exc.SQLAlchemyError as err:
+            raise self._beams_error(err, beams) from err
+        return CellCommit(run_id, written, written=True), anchors
+
+    def _beams_error(self, err: sa.exc.SQLAlchemyError, beams: list[BeamEvent]) -> StoreError:
+        """The `StoreError` for a failed beam write, naming a taken id when that was the cause."""
+        if isinstance(err, sa.exc.IntegrityError):
             taken = self._existing_ids([b.beam_id for b in beams])
             if taken:
-                raise StoreError(
+                return StoreError(
                     f"Beam `{taken[0]}` is already stored{_more(taken)}; nothing was written; persist each "
                     "beam once, with a fresh id (`new_beam_id`)."
-                ) from err
-            raise StoreError(
+                )
+            return StoreError(
                 f"The batch of {len(beams)} beam(s) starting at `{beams[0].beam_id}` broke a uniqueness rule "
                 f"({_reason(err)}); nothing was written; another writer may share the run, retry."
-            ) from err
-        except sa.exc.SQLAlchemyError as err:
-            raise StoreError(
-                f"Could not write the batch of {len(beams)} beam(s) starting at `{beams[0].beam_id}` to "
-                f"`{self.url}`: {_reason(err)}; nothing was written."
-            ) from err
-        return batch.beams
+            )
+        return StoreError(
+            f"Could not write the batch of {len(beams)} beam(s) starting at `{beams[0].beam_id}` to "
+            f"`{self.url}`: {_reason(err)}; nothing was written."
+        )
+
+    def _head(self, conn: sa.Connection) -> Anchor | None:
+        """The newest anchor (the one the next anchor chains to), or None in a store without anchors.
+
+        Its SQL is compiled once: it runs inside every persist.
+        """
+        if self._head_sql is None:
+            query = sa.select(*(run_anchors.c[n] for n in ANCHOR_COLUMNS)).order_by(run_anchors.c.seq.desc()).limit(1)
+            self._head_sql = str(query.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+        row = conn.exec_driver_sql(self._head_sql).first()
+        return None if row is None else Anchor.from_row(dict(zip(ANCHOR_COLUMNS, row, strict=True)))
 
     def _tail(self, conn: sa.Connection, run: str) -> Tail | None:
         row = conn.execute(
@@ -195,36 +274,6 @@ class SQLStore(BeamStore):
         else:
             conn.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
 
-    def update_beam_scores(self, updates: Iterable[Mapping[str, Any]]) -> int:
-        merged: dict[str, dict[str, Any]] = {}
-        for index, item in enumerate(updates):
-            update = score_update(item, index)
-            merged.setdefault(update["beam_id"], {}).update(update)
-        if not merged:
-            return 0
-        self.ensure_tables()
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for beam_id, update in merged.items():
-            keys = tuple(sorted(k for k in update if k != "beam_id"))
-            if keys:
-                groups.setdefault(keys, []).append({"b_id": beam_id, **{k: update[k] for k in keys}})
-        with self._guard("update beam scores"), self._writer.begin() as conn:
-            found = set(self._ids_in(conn, list(merged)))
-            missing = [b for b in merged if b not in found]
-            if missing:
-                raise StoreError(
-                    f"No beam `{missing[0]}` to score ({len(missing)} unknown in this call); nothing was "
-                    "updated; persist the beams before attaching scores."
-                )
-            for keys, params in groups.items():
-                stmt = (
-                    sa.update(beam_events)
-                    .where(beam_events.c.beam_id == sa.bindparam("b_id"))
-                    .values({k: sa.bindparam(k) for k in keys})
-                )
-                conn.execute(stmt, params)
-        return len(merged)
-
     def persist_entanglement_links(self, links: Iterable[Any]) -> int:
         records = check_links(links)
         if not records:
@@ -240,29 +289,33 @@ class SQLStore(BeamStore):
                         "stored; "
                         "nothing was written; persist the beam before its links."
                     )
-            ent_rows = [(e, run_of_eid(e), now) for e in dict.fromkeys(r.eid for r in records)]
-            self._bulk(conn, entanglements, ("eid", "sheet_run_id", "created"), ent_rows, True)
-            insert = pg_insert if self._pg else sqlite_insert
-            stmt = insert(entanglement_members)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["eid", "beam_id"],
-                set_={c: stmt.excluded[c] for c in ("cell_id", "role", "schmidt_rank", "entropy_bits")},
-            )
-            conn.execute(
-                stmt,
-                [
-                    {
-                        "eid": r.eid,
-                        "beam_id": r.beam_id,
-                        "cell_id": r.cell_id,
-                        "role": r.role,
-                        "schmidt_rank": r.schmidt_rank,
-                        "entropy_bits": r.entropy_bits,
-                    }
-                    for r in records
-                ],
-            )
+            self._write_links(conn, records, now)
         return len(records)
+
+    def _write_links(self, conn: sa.Connection, records: list[Any], now: str) -> None:
+        """Insert (or update) entanglement members and their entanglements."""
+        ent_rows = [(e, run_of_eid(e), now) for e in dict.fromkeys(r.eid for r in records)]
+        self._bulk(conn, entanglements, ("eid", "sheet_run_id", "created"), ent_rows, True)
+        insert = pg_insert if self._pg else sqlite_insert
+        stmt = insert(entanglement_members)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["eid", "beam_id"],
+            set_={c: stmt.excluded[c] for c in ("cell_id", "role", "schmidt_rank", "entropy_bits")},
+        )
+        conn.execute(
+            stmt,
+            [
+                {
+                    "eid": r.eid,
+                    "beam_id": r.beam_id,
+                    "cell_id": r.cell_id,
+                    "role": r.role,
+                    "schmidt_rank": r.schmidt_rank,
+                    "entropy_bits": r.entropy_bits,
+                }
+                for r in records
+            ],
+        )
 
     def _persist_rows(self, table: Any, records: list[dict[str, Any]]) -> None:
         columns = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
@@ -413,6 +466,35 @@ class SQLStore(BeamStore):
             out.append(row)
         return out
 
+    def _run_summaries(
+        self, container_id: str | None, since: str | None, until: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """One GROUP BY over the run's beams (the container index serves a container filter)."""
+        c = beam_events.c
+        started = sa.func.min(c.timestamp)
+        query = sa.select(
+            c.sheet_run_id.label("run_id"),
+            sa.func.max(c.container_id).label("container_id"),
+            sa.func.max(c.cell_id).label("cell_id"),
+            started.label("started"),
+            sa.func.max(c.timestamp).label("ended"),
+            sa.func.count().label("beams"),
+            sa.func.sum(sa.case((c.stage == "error", 1), else_=0)).label("errors"),
+            sa.func.sum(sa.case((c.verdict == "veto", 1), else_=0)).label("vetoes"),
+        )
+        if container_id is not None:
+            query = query.where(c.container_id == container_id)
+        query = query.group_by(c.sheet_run_id)
+        if since is not None:
+            query = query.having(started >= since)
+        if until is not None:
+            query = query.having(started < until)
+        query = query.order_by(started.desc(), c.sheet_run_id.desc()).limit(limit)
+        return [
+            {**row, "beams": int(row["beams"]), "errors": int(row["errors"]), "vetoes": int(row["vetoes"])}
+            for row in self._all(query)
+        ]
+
     def _run_ids(self) -> list[str]:
         self.ensure_tables()
         query = sa.select(beam_events.c.sheet_run_id).distinct().order_by(beam_events.c.sheet_run_id)
@@ -443,6 +525,25 @@ class SQLStore(BeamStore):
     def _chain_rows(self, sheet_run_id: str) -> Iterator[dict[str, Any]]:
         query = sa.select(beam_events).where(beam_events.c.sheet_run_id == sheet_run_id)
         yield from self._stream(query.order_by(beam_events.c.seq))
+
+    def _anchors(self) -> list[Anchor]:
+        return self.anchors(0)
+
+    def anchors(self, after: int = 0) -> list[Anchor]:
+        anchors = []
+        query = sa.select(run_anchors).where(run_anchors.c.seq > after).order_by(run_anchors.c.seq)
+        for row in self._stream(query):
+            try:
+                anchors.append(Anchor.from_row(row))
+            except (KeyError, TypeError, ValueError) as err:
+                raise StoreError(
+                    f"Anchor row {row.get('seq')!r} of `{self.url}` is malformed ({err}): the store was edited; "
+                    "restore it from a backup."
+                ) from err
+        return anchors
+
+    def _identity(self) -> str:
+        return self.url if self.schema is None else f"{self.url}#schema={self.schema}"
 
     # -- helpers -----------------------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """The HUD in a real browser: JupyterLab on 127.0.0.1 and Debian's Chromium driven by Playwright.
 
-Opens `notebooks/00_tour.ipynb`, runs all cells, checks that the HUD renders its panels, that the HUD of the
-`⟲` cell changes at least twice while that cell is still running, and that clicking a beam in a timeline
-makes the replay panel follow it. Screenshots go to `$CODEXLAB_TEST_OUTPUT/browser` (default
-`test-output/browser/` in the repository). Without Chromium or Playwright the test skips with one line;
-under `CI=true` that skip is a failure.
+Opens `notebooks/00_tour.ipynb`, runs all cells, checks that the HUD renders its panels with Plotly charts
+(plotly.js from the `plotly` package, no npm step) and field pictures, that the Run shows its fields as
+pictures, that the HUD of the `⟲` cell changes at least twice while that cell is still running, and that
+clicking a beam in a timeline makes the replay panel follow it. Screenshots go to
+`$CODEXLAB_TEST_OUTPUT/browser` (default `test-output/browser/` in the repository). Without Chromium or
+Playwright the test skips with one line; under `CI=true` that skip is a failure.
 """
 
 from __future__ import annotations
@@ -175,8 +176,6 @@ _SNAPSHOT_JS = """
 def test_tour_runs_in_jupyterlab_with_a_live_hud_and_replay(jupyterlab: str, output_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from codexlab.hud.library import BUNDLE
-
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -211,14 +210,25 @@ def test_tour_runs_in_jupyterlab_with_a_live_hud_and_replay(jupyterlab: str, out
             page.locator(".jp-OutputArea-output", has_text="CodexSyntaxError").wait_for(timeout=120_000)
             page.screenshot(path=str(output_dir / "02_tour_after_run_all.png"), full_page=True)
 
-            # ---- the first HUD shows its panels (Plotly charts when the bundle was built)
+            # ---- the first HUD shows its panels, with Plotly charts and a picture of each field
             hud = page.locator(".cx-hud").first
             hud.scroll_into_view_if_needed()
-            for title in ("Beam timeline", "SQI / drift per run", "Lineage", "Cost per opcode", "Entanglement"):
+            panels = ("Beam timeline", "Fields", "SQI / drift per run", "Lineage", "Cost per opcode", "Entanglement")
+            for title in panels:
                 assert hud.locator("summary", has_text=title).count() == 1, f"HUD panel `{title}` missing"
-            if BUNDLE.is_file():
-                hud.locator(".cx-chart[data-renderer='plotly'] .main-svg").first.wait_for(timeout=30_000)
+            hud.locator(".cx-chart[data-renderer='plotly'] .main-svg").first.wait_for(timeout=60_000)
+            assert hud.locator(".cx-chart[data-renderer='plotly'] .main-svg").count() >= 2  # SQI and cost charts
+            titles = [t.strip() for t in hud.locator("figure.cx-pic figcaption b").all_text_contents()]
+            assert titles[:4] == ["|ψ|", "arg ψ", "φ", "|L|"], titles
+            drawn = hud.locator("figure.cx-pic img").first.evaluate("(img) => img.complete && img.naturalWidth")
+            assert drawn == 64  # the 64² field's PNG decoded in the browser
             hud.screenshot(path=str(output_dir / "03_hud_panels.png"))
+            fields = hud.locator("details", has=page.locator("summary", has_text="Fields")).first
+            fields.screenshot(path=str(output_dir / "03b_hud_fields.png"))
+            run_view = page.locator(".jp-OutputArea-output .cx-run").first
+            run_view.scroll_into_view_if_needed()
+            assert run_view.locator("figure.cx-pic").count() >= 7  # ψ, φ, L, S: |·| and arg of complex ones
+            run_view.screenshot(path=str(output_dir / "03c_run_field_pictures.png"))
 
             # ---- clicking beams: the replay panel follows each click
             rows = hud.locator("svg.cx-timeline g[data-beam-id]")

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from codexlab.contracts import (
     CHAINED_FIELDS,
+    LEGACY_CHAINED_FIELDS,
     STAGES,
     BeamEvent,
     beam_hash,
@@ -92,6 +93,7 @@ def test_field_names_and_defaults_are_the_agreed_ones():
         "kg",
         "cpu",
         "container",
+        "cached",
         "error",
     }
 
@@ -186,14 +188,25 @@ def test_beam_hash_is_sha256_of_the_chained_fields_and_prev_hash():
     assert beam_hash(beam, prev) == reference
     assert beam_hash(beam.model_dump(), prev) == reference
     assert "hash" not in CHAINED_FIELDS and "prev_hash" not in CHAINED_FIELDS
-    assert not {"drift", "qscore", "verdict"} & set(CHAINED_FIELDS)
+    assert {"drift", "qscore", "verdict"} <= set(CHAINED_FIELDS)
 
 
-def test_later_scores_do_not_change_the_hash_but_chained_fields_do():
+def test_the_legacy_scheme_leaves_the_scores_out():
+    beam = make_beam(drift=0.5, qscore=0.25, verdict="veto")
+    fields = {name: beam.model_dump(mode="json")[name] for name in LEGACY_CHAINED_FIELDS} | {"prev_hash": None}
+    reference = hashlib.sha256(
+        json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+    assert beam_hash(beam, None, scheme=1) == reference
+    assert set(CHAINED_FIELDS) - set(LEGACY_CHAINED_FIELDS) == {"drift", "qscore", "verdict"}
+    assert beam_hash(beam, None, scheme=1) == beam_hash(beam.evolve(verdict="pass"), None, scheme=1)
+    with pytest.raises(ValueError, match="`scheme` should be one of"):
+        beam_hash(beam, None, scheme=3)
+
+
+def test_scores_and_chained_fields_change_the_hash():
     beam = make_beam().with_chain(None)
     assert beam.hash_ok and beam.prev_hash is None
-    scored = beam.evolve(drift=0.01, qscore=0.9, verdict="pass")
-    assert scored.hash_ok and scored.hash == beam.hash
     for field, value in [
         ("token", "Δ"),
         ("result", {"norm": 2.0}),
@@ -201,6 +214,9 @@ def test_later_scores_do_not_change_the_hash_but_chained_fields_do():
         ("timestamp", "2025-01-01T00:00:01Z"),
         ("source", "photon"),
         ("container_id", "c2"),
+        ("drift", 0.01),
+        ("qscore", 0.9),
+        ("verdict", "veto"),
     ]:
         assert not beam.evolve(**{field: value}).hash_ok, field
     assert beam_hash(beam, "b" * 64) != beam.hash

@@ -50,7 +50,7 @@ def test_schemas_describe_the_contract_rules():
     assert beam["additionalProperties"] is False
     assert set(beam["required"]) == {"beam_id", "cell_id", "sheet_run_id", "stage", "token", "timestamp"}
     assert beam["properties"]["v"]["const"] == 1
-    assert len(beam["properties"]["stage"]["enum"]) == 16
+    assert len(beam["properties"]["stage"]["enum"]) == 17
     emap = schema_for("entanglement_map")
     assert emap["additionalProperties"] is False and "v" in emap["properties"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 pytest.importorskip("anywidget")
@@ -95,8 +96,10 @@ def test_panels_from_stored_updates_equal_the_live_panels(lab) -> None:
     run = lab.run(GRID + "ψ := gaussian(x, y, σ=0.2)\nL = Δψ\n", "c")
     hud.close()
     stored = panels_from_updates(lab.qfc(run.qfc_id), "c")
-    assert {k: v for k, v in stored.items() if k != "mutations"} == {
-        k: v for k, v in hud.panels.items() if k != "mutations"
+    # mutations and the container's cells (the sheet panel) come from the Lab, not from the run's payloads
+    from_lab = ("mutations", "sheet")
+    assert {k: v for k, v in stored.items() if k not in from_lab} == {
+        k: v for k, v in hud.panels.items() if k not in from_lab
     }
 
 
@@ -109,7 +112,7 @@ def test_html_fallback_escapes_text(lab) -> None:
     assert any(v["reason"] == "<b>too big</b>" for v in hud.panels["vetoes"])
     page = hud._repr_html_()
     assert "&lt;b&gt;too big&lt;/b&gt;" in page and "<b>too big</b>" not in page
-    bundle = hud._repr_mimebundle_()
+    bundle, _ = hud._repr_mimebundle_()
     assert bundle["text/html"] == page and bundle["text/plain"] == repr(hud)
     data = {"run_id": "<script>x</script>", "timeline": [{"stage": "<i>", "token": "&", "ms": 1.0}]}
     assert "<script>" not in panels_html(data) and "&lt;script&gt;" in panels_html(data)
@@ -165,22 +168,95 @@ def test_selecting_a_beam_replays_its_eid_or_its_run(lab) -> None:
     hud.close()
 
 
-def test_plotly_is_one_library_widget_per_session(monkeypatch, tmp_path) -> None:
+def test_plotly_comes_from_the_plotly_package_once_per_session(monkeypatch) -> None:
+    import importlib.resources
+
     from codexlab.hud import library
 
-    bundle = tmp_path / "plotly.js"
-    bundle.write_text("export default { initialize() {} };\n")
-    monkeypatch.setattr(library, "BUNDLE", bundle)
+    shipped = (importlib.resources.files("plotly") / "package_data" / "plotly.min.js").read_text(encoding="utf-8")
+    esm = library.PlotlyLibrary._esm
+    assert isinstance(esm, str) and shipped in esm  # the library's ES module carries plotly.js itself
+    assert (
+        esm.index("const module = { exports: {} };") < esm.index(shipped) < esm.index("const Plotly = module.exports")
+    )
+    assert "export default" in esm.split(shipped)[1]
     monkeypatch.setattr(library, "_INSTANCE", [])
-    monkeypatch.setattr(library.PlotlyLibrary, "_esm", bundle)
     first, second = library.plotly_library(), library.plotly_library()
     assert first is second and isinstance(first, library.PlotlyLibrary)
     first.close()
     third = library.plotly_library()
     assert third is not first  # a closed model is replaced
     third.close()
-    monkeypatch.setattr(library, "BUNDLE", tmp_path / "missing.js")
-    assert library.plotly_library() is None
+
+
+def test_each_hud_sends_only_its_own_small_module(lab) -> None:
+    from codexlab.hud.replay import ReplayWidget
+
+    run = lab.run(GRID + "ψ := gaussian(x, y, σ=0.2)\n", "small")
+    for widget in (Hud(lab, "small").update(run), ReplayWidget(lab, run.run_id)):
+        esm = widget.get_state()["_esm"]
+        assert len(esm.encode()) < 100_000 and "plotly.js v" not in esm
+        widget.close()
+
+
+def test_the_hud_shows_a_picture_of_each_field_the_run_bound(lab) -> None:
+    run = lab.run(GRID + "ψ := gaussian(x, y, σ=0.2) * exp(i*3*x)\nF = ∇|ψ|²\nn = ‖ψ‖\n", "pics")
+    hud = Hud(lab, "pics").update(run)
+    groups = hud.panels["fields"]
+    assert [g["name"] for g in groups] == ["ψ", "F"]  # the number `n` has no picture
+    titles = [p["title"] for g in groups for p in g["pictures"]]
+    assert titles == ["|ψ|", "arg ψ", "F[x]", "F[y]"]
+    for pic in (p for g in groups for p in g["pictures"]):
+        assert pic["kind"] == "heatmap" and pic["src"].startswith("data:image/png;base64,")
+        assert pic["dims"] == ["x", "y"] and pic["extent"][0][0] == -1.0
+    mag = groups[0]["pictures"][0]
+    values = np.abs(run.values["ψ"].values)
+    assert (mag["min"], mag["max"]) == (pytest.approx(values.min(), rel=1e-5), pytest.approx(values.max(), rel=1e-5))
+    page = hud._repr_html_()
+    assert "Fields (4)" in page and page.count("data:image/png;base64,") >= 4
+    assert Hud(lab, "pics").update(run.qfc_id).panels["fields"] == []  # a QFC id carries no values
+    hud.close()
+
+
+def _timeline(beams: list[dict]) -> dict:
+    return {"source": "container::c", "payload": {"kind": "qpu_beam_timeline", "run_id": "r1", "beams": beams}}
+
+
+def test_costs_show_compile_apart_from_run_and_unknown_compile_as_unknown() -> None:
+    from codexlab.hud.panels import Panels
+
+    beams = [
+        {"beam_id": "a", "token": "Δ", "duration_ms": 120.0, "compile_ms": 110.0, "predicted_ms": 2.0},
+        {"beam_id": "b", "token": "Δ", "duration_ms": 4.0, "compile_ms": 0.0, "predicted_ms": 3.0},
+        {"beam_id": "c", "token": "∇", "duration_ms": 50.0, "predicted_ms": 1.0},
+        {"beam_id": "d", "token": "∇", "duration_ms": 6.0, "compile_ms": 1.0},
+    ]
+    panels = Panels("c")
+    assert panels.apply(_timeline(beams))
+    rows = {r["op"]: r for r in panels.costs}
+    lap = rows["Δ"]
+    assert lap["count"] == 2 and lap["total_ms"] == 124.0 and lap["mean_ms"] == 62.0
+    assert lap["compile_ms"] == 55.0  # (110 + 0) / 2
+    assert lap["run_ms"] == 7.0  # ((120 − 110) + (4 − 0)) / 2
+    assert lap["predicted_ms"] == 2.5 and lap["pred_ratio"] == pytest.approx(2.5 / 7.0, rel=1e-5)
+    grad = rows["∇"]
+    assert grad["compile_ms"] is None  # one beam did not report it: unknown, not 0
+    assert grad["run_ms"] == 5.0  # only the beam that reported its compile time
+    assert grad["predicted_ms"] == 1.0 and grad["pred_ratio"] == pytest.approx(0.2)
+    page = panels_html(panels.to_dict())
+    assert "unknown" in page and "run_ms" in page and "compile_ms" in page
+
+
+def test_a_real_runs_costs_read_compile_ms_when_the_beams_carry_it(lab) -> None:
+    run = lab.run(GRID + "ψ := gaussian(x, y, σ=0.2)\nL = Δψ\n", "cost")
+    rows = {r["op"]: r for r in Hud(lab, "cost").update(run).panels["costs"]}
+    lap = [b for b in run.beams if b.token == "Δ" and b.result.get("duration_ms") is not None]
+    assert lap and rows["Δ"]["count"] == len(lap)
+    reported = [b.result.get("compile_ms") for b in lap]
+    if all(isinstance(c, (int, float)) for c in reported):
+        assert rows["Δ"]["compile_ms"] == pytest.approx(sum(reported) / len(lap), rel=1e-5, abs=1e-6)
+    else:
+        assert rows["Δ"]["compile_ms"] is None
 
 
 def test_a_new_hud_can_continue_an_earlier_huds_run_history(lab) -> None:

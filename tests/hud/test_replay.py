@@ -57,7 +57,8 @@ def _reference(values: np.ndarray) -> np.ndarray:
         v = np.sqrt((v**2).sum(axis=0))
     f0, f1 = -(-v.shape[0] // 64), -(-v.shape[1] // 64)
     assert v.shape[0] % f0 == 0 and v.shape[1] % f1 == 0  # the grids here divide evenly
-    return v.reshape(v.shape[0] // f0, f0, v.shape[1] // f1, f1).mean(axis=(1, 3))
+    small = v.reshape(v.shape[0] // f0, f0, v.shape[1] // f1, f1).mean(axis=(1, 3))
+    return small.T[::-1]  # image order: x to the right, y up (the top row is the highest y)
 
 
 def test_replay_by_eid_lists_the_replayed_beams_in_order_with_members_flagged(lab, pair_run) -> None:
@@ -114,8 +115,8 @@ def test_heatmaps_decode_back_to_the_vault_field(lab, pair_run, big_run) -> None
 def test_complex_fields_draw_their_magnitude_and_1d_fields_a_line() -> None:
     z = np.exp(1j * np.linspace(0, 6, 96))[:, None] * np.linspace(1, 2, 200)[None, :]
     f = field_heatmap(xr.DataArray(z, dims=("x", "y")))
-    expected = np.abs(z).reshape(48, 2, 50, 4).mean(axis=(1, 3))
-    assert f["magnitude"] and f["shape"] == [48, 50]
+    expected = np.abs(z).reshape(48, 2, 50, 4).mean(axis=(1, 3)).T[::-1]
+    assert f["magnitude"] and f["shape"] == [50, 48] and f["dims"] == ["x", "y"]
     assert np.max(np.abs(_decode(f) - expected)) <= (expected.max() - expected.min()) / 255 + 1e-12
     line = field_heatmap(xr.DataArray(np.array([0.0, np.inf, 2.0, 4.0]), dims=("x",)))
     assert line["kind"] == "line" and line["data"] == [0, -1, 128, 255] and (line["min"], line["max"]) == (0.0, 4.0)
@@ -169,7 +170,7 @@ def test_html_fallback_escapes_text(lab, pair_run) -> None:
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page and "a&amp;b" in page
     assert page.count("<tr") == len(evil) + 1
-    bundle = w._repr_mimebundle_()
+    bundle, _ = w._repr_mimebundle_()
     assert bundle["text/html"] == page and bundle["text/plain"].startswith("<ReplayWidget")
     empty = ReplayWidget(StubLab(), "x", n=10)
     empty.steps = []

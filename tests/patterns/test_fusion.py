@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from codexlab.patterns import recombine_from_beams, run_op_by_op
 from codexlab.patterns.fusion import _grid_for, chain_supports, sample_inputs
@@ -49,3 +50,20 @@ def test_fused_kernel_equals_op_by_op_and_speedup_is_measured(beam) -> None:
     exact = (x**2 + y**2) / 0.2**4 * g**2 + inputs["q1"]
     inner = (slice(8, -8), slice(8, -8))
     assert np.max(np.abs(fused[inner] - exact[inner])) < 0.05 * np.max(np.abs(exact))
+
+
+def test_the_traffic_gain_counts_bytes_from_the_specs_not_timings() -> None:
+    """op-by-op: each op reads its operands and writes its result (8 bytes a value); fused: the inputs
+    once and the output once. ∇a • ∇a + Δa runs ∇ once (its two uses share it), • (2 in, 1 out), Δ (1 in,
+    1 out) and + (2 in, 1 out): 16 + 24 + 16 + 24 = 80 bytes against 8·(1 input + 1 output) = 16."""
+    from codexlab.lang import parse_expr
+    from codexlab.patterns.fusion import traffic_gain
+    from codexlab.photon.adapter import codex_to_photon_ast
+    from codexlab.qwave.qglyph import to_qglyph
+
+    def gain(text: str) -> float:
+        return traffic_gain(to_qglyph(codex_to_photon_ast(parse_expr(text))))
+
+    assert gain("∇a • ∇a + Δa") == pytest.approx(80 / 16)
+    assert gain("Δa") == pytest.approx(1.0)  # one op: nothing to save
+    assert gain("a*b + c") == pytest.approx(48 / 32)

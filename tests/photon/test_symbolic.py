@@ -202,7 +202,7 @@ def test_dot_of_scalar_and_vector_names_both_kinds() -> None:
         match=r"`•` cannot combine `ψ` \(a scalar field\) with `∇ψ` \(a vector field\)",
     ):
         to_sympy(node("•", ψ, node("∇", ψ)), {"ψ": GAUSS})
-    with pytest.raises(CodexTypeError, match=r"same length, got 2 and 3"):
+    with pytest.raises(CodexTypeError, match=r"the contracted lengths differ \(2 and 3\)"):
         to_sympy(node("•", vec(x, y), vec(x, y, z)))
 
 

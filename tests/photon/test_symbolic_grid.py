@@ -8,11 +8,12 @@ import pytest
 import sympy as sp
 
 from codexlab.errors import CodexValueError
-from codexlab.photon import ongrid
 from codexlab.photon.ir import name, node
-from codexlab.photon.symbolic import T, X, Y, Z, exact_field, lambdify_on_grid, to_sympy
+from codexlab.photon.symbolic import T, X, Y, Z, to_sympy
+from codexlab.qwave import ongrid
 from codexlab.qwave.fields import content_id
 from codexlab.qwave.grid import Grid
+from codexlab.qwave.ongrid import exact_field, lambdify_on_grid
 
 GRID = Grid.from_spec([("x", -1, 1, 32), ("y", -1, 1, 24)])
 SIGMA = sp.Rational(3, 20)

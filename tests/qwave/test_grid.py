@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from codexlab.errors import CodexValueError
-from codexlab.lang import ast
 from codexlab.qwave.grid import Axis, Grid
 
 
@@ -50,26 +49,6 @@ def test_default_grid_and_describe() -> None:
 def test_from_coords_round_trip(bc: str) -> None:
     g = Grid.from_spec([("x", -1.5, 2.0, 12), ("z", 0.0, 3.0, 7)], bc)
     assert Grid.from_coords(g.coords(), bc) == g
-
-
-def test_from_directive() -> None:
-    d = ast.Directive(
-        "grid",
-        (
-            ast.AxisSpec("x", -1, 1, 16),
-            ast.AxisSpec("y", 0, 2, 8),
-            ast.Option("bc", "neumann"),
-            ast.Option("bc_y", "dirichlet"),
-        ),
-    )
-    g = Grid.from_directive(d)
-    assert g.bcs() == {"x": "neumann", "y": "dirichlet"} and g.shape == (16, 8)
-
-
-def test_from_directive_rejects_unknown_option() -> None:
-    d = ast.Directive("grid", (ast.AxisSpec("x", -1, 1, 16), ast.Option("bx", "neumann")), line=3)
-    with pytest.raises(CodexValueError, match=r"no option `bx`.*did you mean `bc_x`.*line 3"):
-        Grid.from_directive(d)
 
 
 @pytest.mark.parametrize(

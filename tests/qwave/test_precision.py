@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import jax.numpy as jnp
 import ml_dtypes
@@ -20,11 +24,14 @@ from codexlab.errors import CodexValueError
 from codexlab.qwave.grid import Grid
 from codexlab.qwave.precision import (
     ALL_FORMATS,
-    DERIVATIVE_ORDER,
     FORMATS,
+    KAPPA_FLOOR,
     KappaTable,
     PrecisionProfiler,
+    as_grid,
+    builtin_ops,
     dequantize,
+    derivative_order,
     formats_by_cost,
     get_format,
     grid_spacing,
@@ -316,7 +323,8 @@ def test_kappa_table_power_laws() -> None:
     assert (est.kappa, est.method, est.source_h) == (20.0, "nearest", 0.04)
     assert table.lookup("mystery", 0.02).kappa == pytest.approx(10.0)  # log-log between the two
     assert table.lookup("∂y", 0.01) is None
-    assert DERIVATIVE_ORDER["Δ"] == 2 and DERIVATIVE_ORDER["∂x"] == 1 and DERIVATIVE_ORDER["⊕"] == 0
+    assert derivative_order("Δ") == 2 and derivative_order("∂x") == 1 and derivative_order("⊕") == 0
+    assert derivative_order("lap") == 2 and derivative_order("warp") is None  # aliases from the specs
     with pytest.raises(CodexValueError, match=r"κ for `Δ` must be a positive finite number"):
         table.add("Δ", 0.01, float("nan"))
 
@@ -450,9 +458,62 @@ def test_no_format_meets_an_impossible_tol() -> None:
 
 def test_unknown_op_without_kernel_says_how_to_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kappa_mod, "_REFERENCE_KERNELS", {})
-    message = r"No κ is known for `∂z` and no reference kernel is registered; profile it with `Precision"
+    message = r"No κ is known for `warp` and no reference kernel is registered; profile it with `Precision"
     with pytest.raises(CodexValueError, match=message):
-        recommend_precision_for_opcode("∂z", grid=(64, 64), kappa=KappaTable())
+        recommend_precision_for_opcode("warp", grid=(64, 64), kappa=KappaTable())
+
+
+# A fresh process: no κ in memory, no registered kernel; every op known to the error model is recommended
+# with its built-in kernel. Prints op, κ and format per line; with MEASURE=0 measuring is forbidden.
+_FRESH = """
+import os, sys
+from codexlab.qwave.grid import Grid
+from codexlab.qwave.precision import builtin_ops, recommend_precision_for_opcode
+from codexlab.qwave.precision import references
+if os.environ["MEASURE"] == "0":
+    def refuse(*args, **kwargs):
+        raise AssertionError("κ was measured again instead of read from the cache")
+    references.measure_kappa = refuse
+timed = Grid.from_spec([("x", -1.0, 1.0, 64), ("t", 0.0, 1.0, 64)])
+for op in builtin_ops():
+    grid = timed if op in ("□", "d/dt", "∂t") else (16, 16, 16) if op == "∂z" else (64, 64)
+    rec = recommend_precision_for_opcode(op, tol=1e-3, grid=grid)
+    print(op, repr(rec.kappa), rec.format)
+"""
+
+
+def _fresh(cache: Path, measure: bool) -> dict[str, tuple[float, str]]:
+    env = {**os.environ, "CODEXLAB_CACHE_DIR": str(cache), "MEASURE": "1" if measure else "0"}
+    out = subprocess.run([sys.executable, "-c", _FRESH], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line.rsplit(" ", 2) for line in out.stdout.splitlines()]
+    return {op: (float(k), fmt) for op, k, fmt in rows}
+
+
+@pytest.mark.slow
+def test_every_op_is_recommended_in_a_fresh_process_and_kappa_is_cached(tmp_path: Path) -> None:
+    first = _fresh(tmp_path, measure=True)
+    assert set(first) == set(builtin_ops())
+    assert all(k >= KAPPA_FLOOR and fmt in FORMATS for k, fmt in first.values())
+    # Δ on 64²: κ from an independent NumPy/JAX 5-point Laplacian, measured the same way (fp32 vs fp64)
+    h = 2 / 64
+    expected = measure_kappa("Δ", laplacian(h), reference_inputs((64, 64)), h, table=KappaTable())
+    assert 0.5 < first["Δ"][0] / expected < 2
+    assert first["Δ"][1] == "fp32" and first["+"][0] < 2  # rounding a sum once: κ ≈ ½…1
+    assert json.loads((tmp_path / "kappa" / "kappa.json").read_text())  # stored for the next process
+    assert _fresh(tmp_path, measure=False) == first  # read back, not measured again
+
+
+def test_builtin_laplacian_kappa_grows_as_h_to_the_minus_2() -> None:
+    from codexlab.qwave.precision import builtin_kappa
+
+    table = KappaTable()
+    coarse = builtin_kappa("Δ", as_grid((64, 64)), 2 / 64, table)
+    fine = builtin_kappa("Δ", as_grid((128, 128)), 2 / 128, table)
+    assert coarse is not None and fine is not None
+    assert 2.5 < fine / coarse < 6  # ≈ 4 when h halves
+    assert table.measured("Δ") == {2 / 128: pytest.approx(fine), 2 / 64: pytest.approx(coarse)}
+    assert builtin_kappa("warp", as_grid((8, 8)), 0.25, table) is None
 
 
 def test_registered_reference_kernel_measures_kappa(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ GRID = "@grid x:-1..1:64, y:-1..1:64\nψ := gaussian(x, y, σ=0.2)\n"
 def _lab(tmp_path, on: bool = True) -> Lab:
     lab = Lab(home=tmp_path / "home", flags={"SPE_AUTO_FUSE": on})
     lab.progress = False
-    lab.min_fusion_speedup = 0.0  # keeping by measured speed is a timing; its drop path is tested apart
+    lab.min_fusion_gain = 0.0  # keep any glyph found: the keep rule itself is tested apart
     lab.run(GRID, "a")
     return lab
 
@@ -19,7 +19,7 @@ def test_an_undefined_name_is_repaired_instead_of_failing(tmp_path) -> None:
     lab = _lab(tmp_path)
     run = lab.run("L = Δphi\n", "a", cell_id="broken")
     assert "L" in run.values and run.mutations
-    (mutation,) = [m for m in lab.mutations("a") if m.metadata.reason == "repair"]
+    (mutation,) = [m for m in lab.mutations("a") if m.metadata.reason == "repair" and m.qscore_after is not None]
     assert mutation.accepted is True and mutation.mutation_id in run.mutations
     assert all(b.source == "photon" for b in run.beams if b.token != "cell")
 
@@ -27,7 +27,7 @@ def test_an_undefined_name_is_repaired_instead_of_failing(tmp_path) -> None:
 def test_a_drifting_cell_comes_back_repaired(tmp_path) -> None:
     lab = Lab(home=tmp_path / "home", flags={"SPE_AUTO_FUSE": True})
     lab.progress = False
-    run = lab.run("@grid x:-1..1:16, y:-1..1:16\nf := gaussian(x, y, σ=0.15)\nL = Δf\n", "d")
+    run = lab.run("@grid x:-1..1:16, y:-1..1:16\n@method fd2\nf := gaussian(x, y, σ=0.15)\nL = Δf\n", "d")
     assert run.mutations
     repaired = [m for m in lab.mutations("d") if m.metadata.reason == "repair" and m.accepted]
     assert repaired and repaired[0].qscore_after > repaired[0].qscore_before

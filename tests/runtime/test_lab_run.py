@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from codexlab.errors import BackendError, CodexCancelled, CodexNameError, CodexSyntaxError
+from codexlab.errors import BackendError, CodexCancelled, CodexNameError, CodexSyntaxError, CodexValueError
 from codexlab.runtime import Lab
 
 GAUSS = "@grid x:-1..1:64, y:-1..1:64\nψ := gaussian(x, y, σ=0.2)\n"
@@ -48,7 +48,7 @@ def test_symbolic_and_wave_paths_agree(tmp_path):
     exact = Lab(home=tmp_path / "a", flags={"COST_THRESHOLD": 1e9}).run(GAUSS + "L = Δψ")
     wave = Lab(home=tmp_path / "b", flags={"COST_THRESHOLD": 0.0}).run(GAUSS + "L = Δψ")
     paths = {b.result.get("path") for b in wave.beams if b.token == "Δ" and b.stage != "schedule"}
-    assert paths == {"wave"}
+    assert paths == {"grid"}
     a, b = exact.values["L"].values, wave.values["L"].values
     assert np.max(np.abs(a - b)) / np.max(np.abs(a)) < 0.02
 
@@ -151,3 +151,22 @@ def test_execution_metrics_reach_the_bus_and_the_metrics_table(lab):
     frame = lab.store.frame("metrics")
     assert set(frame["name"].to_list()) >= {"parse", "execute", "persist", "kernel"}
     assert (frame["value"] >= 0).all()
+
+
+def test_a_number_definition_under_a_grid_stays_a_number(lab):
+    run = lab.run(GAUSS + "s := 0.3\nk := s*2\nw = ψ * k")
+    assert run.values["s"] == pytest.approx(0.3) and run.values["k"] == pytest.approx(0.6)
+    ingest = {b.result["name"]: b for b in run.beams if b.stage == "ingest"}
+    assert ingest["s"].result["kind"] == "number" and ingest["s"].result["value"] == pytest.approx(0.3)
+    assert ingest["k"].result["shape"] == []
+    np.testing.assert_allclose(run.values["w"].values, 0.6 * run.values["ψ"].values, rtol=1e-12)
+
+
+def test_a_caller_chosen_run_id_is_used_once(lab):
+    run = lab.run("a := 2", run_id="study_p0001")
+    assert run.run_id == "study_p0001" and lab.store.beams_for_run("study_p0001")
+    with pytest.raises(CodexValueError, match="already holds a run"):
+        lab.run("a := 3", run_id="study_p0001")
+    with pytest.raises(CodexValueError, match="is not 1-64 letters"):
+        lab.run("a := 3", run_id="no spaces/please")
+    assert len(lab.store.beams_for_run("study_p0001")) == len(run.beams)

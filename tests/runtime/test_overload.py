@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from codexlab.errors import CodexValueError
 from codexlab.qwave.grid import Grid
 from codexlab.qwave.precision import FORMATS, KappaTable, recommend_precision_for_opcode
-from codexlab.runtime.overload import OverloadController, coarser_grid, collapse_plan
+from codexlab.runtime.overload import OverloadController, collapse_plan
 
 GRID = Grid.from_spec([("x", -1.0, 1.0, 256), ("y", -2.0, 2.0, 256)], bc={"x": "periodic", "y": "periodic"})
 KAPPA_256 = 800.0  # SEMANTICS.md: a 256² Laplacian has κ ≈ 800
@@ -78,7 +78,7 @@ def test_past_the_budget_a_cell_is_deferred_and_queued():
 def test_past_budget_plus_half_a_cell_is_collapsed_to_a_lower_precision():
     ctl, _ = controller()
     ctl.admit("big", 310.0)
-    c = ctl.admit("c2", 40.0, grid=GRID, precision="fp64", tol=1e-3, predictor=predictor())
+    c = ctl.admit("c2", 40.0, grid=GRID, precision="fp64", tol=1e-3, predictor=predictor(), ops=("Δ",))
     assert c.state == "collapsed" and c.runs_now
     assert c.plan.precision == "fp32" and c.plan.grid == GRID
     eps32 = FORMATS["fp32"].eps
@@ -94,29 +94,25 @@ def test_without_a_plan_a_collapse_is_a_deferral_that_says_why():
     ctl.admit("big", 400.0)
     d = ctl.admit("c2", 10.0)
     assert d.state == "deferred" and "without `grid`, `tol`, `predictor`" in d.reason
-    never = ctl.admit("c3", 10.0, grid=GRID, tol=1e-30, predictor=predictor())
+    never = ctl.admit("c3", 10.0, grid=GRID, tol=1e-30, predictor=predictor(), ops=("Δ",))
     assert never.state == "deferred" and "within tol 1e-30" in never.reason
 
 
 # ---------------------------------------------------------------------------------------- collapse
 
 
-def test_collapse_plans_follow_kappa_times_epsilon():
+def test_collapse_plans_follow_kappa_times_epsilon_and_never_change_the_grid():
     pred = predictor()
-    eps32, eps64 = FORMATS["fp32"].eps, FORMATS["fp64"].eps
-    same = collapse_plan(GRID, "fp64", 1e-3, pred)
+    eps32 = FORMATS["fp32"].eps
+    same = collapse_plan(GRID, "fp64", 1e-3, pred, ops=("Δ",))
     assert (same.grid, same.precision, same.cost_factor) == (GRID, "fp32", 0.5)
-    # fp32 misses 5e-5 at 256² (800·ε ≈ 9.5e-5) but meets it at 128², where κ is 4× smaller.
-    assert KAPPA_256 * eps32 > 5e-5 > KAPPA_256 / 4 * eps32
-    coarse = collapse_plan(GRID, "fp64", 5e-5, pred)
-    assert coarse.grid.shape == (128, 128) and coarse.precision == "fp32"
-    assert coarse.cost_factor == pytest.approx(0.25 * 0.5)
-    exact = collapse_plan(GRID, "fp64", 1e-9, pred)
-    assert KAPPA_256 / 4 * eps64 < 1e-9 < KAPPA_256 / 4 * eps32
-    assert (exact.grid.shape, exact.precision, exact.cost_factor) == ((128, 128), "fp64", 0.25)
-    assert collapse_plan(GRID, "fp32", 1e-30, pred) is None
+    # fp32 misses 5e-5 at 256² (800·ε ≈ 9.5e-5): nothing cheaper keeps it (a coarser grid is never tried)
+    assert KAPPA_256 * eps32 > 5e-5
+    assert collapse_plan(GRID, "fp64", 5e-5, pred, ops=("Δ",)) is None
+    assert collapse_plan(GRID, "fp32", 1e-30, pred, ops=("Δ",)) is None
+    assert collapse_plan(GRID, "fp64", 1e-3, pred, ops=()) is None  # a cell with no field ops
     with pytest.raises(CodexValueError, match="positive finite number"):
-        collapse_plan(GRID, "fp64", -1.0, pred)
+        collapse_plan(GRID, "fp64", -1.0, pred, ops=("Δ",))
 
 
 def test_an_op_the_precision_model_cannot_assess_blocks_the_collapse():
@@ -124,20 +120,6 @@ def test_an_op_the_precision_model_cannot_assess_blocks_the_collapse():
     ctl.admit("big", 400.0)
     d = ctl.admit("c", 10.0, grid=GRID, tol=1e-3, predictor=predictor(), ops=("Δ", "no-such-op"))
     assert d.state == "deferred" and "cannot assess" in d.reason
-
-
-def test_coarser_grid_halves_points_and_keeps_bounds_and_boundaries():
-    g = Grid.from_spec(
-        [("x", 0.0, 1.0, 129), ("y", -1.0, 1.0, 64), ("t", 0.0, 2.0, 4)],
-        bc={"x": "dirichlet", "y": "periodic", "t": "neumann"},
-    )
-    c = coarser_grid(g)
-    assert c.shape == (65, 32, 4)  # t would drop below 3 points (4 → 2·… → 2), so it stays
-    assert [a.bc for a in c.axes] == [a.bc for a in g.axes]
-    assert [(a.lo, a.hi) for a in c.axes] == [(a.lo, a.hi) for a in g.axes]
-    assert c.axes[0].spacing == pytest.approx(2 * g.axes[0].spacing)
-    assert c.axes[1].spacing == pytest.approx(2 * g.axes[1].spacing)
-    assert coarser_grid(Grid.from_spec([("x", 0.0, 1.0, 4)], bc="dirichlet")) is None
 
 
 # ---------------------------------------------------------------------------------------- progress

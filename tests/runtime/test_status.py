@@ -10,7 +10,7 @@ GRID = "@grid x:-1..1:64, y:-1..1:64\n"
 
 
 def test_a_smooth_cell_closes_the_container(lab) -> None:
-    lab.run(GRID + "u := gaussian(x, y, σ=0.2)\nL = Δu\n", "smooth")
+    lab.run(GRID + "@method fd2\nu := gaussian(x, y, σ=0.2)\nL = Δu\n", "smooth")
     report = lab.status("smooth")
     assert report.status == "CLOSED" and report.gap_weight == 0 and report.drift is not None
     assert report.drift <= 1e-2

@@ -241,3 +241,43 @@ def test_signing_without_a_key_is_an_error() -> None:
         sign_beam(_beam(), b"")
     with pytest.raises(CodexTypeError):
         sign_beam(object(), b"k")
+
+
+def test_a_qkd_signature_is_not_tamper_evidence_but_the_sealed_store_is(tmp_path: Any) -> None:
+    """The documented limit: the exchange seed is stored beside the signature, so anyone can re-derive the
+    key and re-sign an edited beam; the simulation then sees nothing, while the store's keyed anchors do."""
+    import json
+    import sqlite3
+
+    from codexlab import Lab
+    from codexlab.contracts import beam_hash
+    from codexlab.runtime.integrity import QKD_FIELD, _unsigned, verify_entangled_signatures
+
+    home = tmp_path / "home"
+    lab = Lab(home=home, flags={"QKD_ON": True})
+    run = lab.run(
+        "@grid x:-1..1:16, y:-1..1:16\n@seed 11\na := gaussian(x, y, x0=-0.3, σ=0.15)\n"
+        "b := gaussian(x, y, x0=0.3, σ=0.15)\na ↔ b\n"
+    )
+    stored = lab.store.beams_for_run(run.run_id)
+    target = next(b for b in stored if QKD_FIELD in b.result)
+    record = target.result[QKD_FIELD]
+    forged_key = bb84_exchange(seed=record["exchange_seed"]).key  # re-derived from what the store holds
+    assert forged_key is not None
+    edited = target.evolve(result={**target.result, "entropy_bits": 0.0})
+    resigned = {**edited.result, QKD_FIELD: {**record, "signature": sign_beam(_unsigned(edited), forged_key)}}
+    edited = edited.evolve(result=resigned)
+    assert verify_entangled_signatures([edited]) == []  # the simulation cannot tell
+    rows = {b.beam_id: b for b in stored}
+    prev = target.prev_hash
+    with sqlite3.connect(home / "beams.db") as db:  # the tamperer also re-hashes the run's chain
+        for beam in stored[[b.beam_id for b in stored].index(target.beam_id) :]:
+            beam = edited if beam.beam_id == target.beam_id else rows[beam.beam_id]
+            digest = beam_hash(beam, prev)
+            db.execute(
+                "UPDATE beam_events SET result = ?, prev_hash = ?, hash = ? WHERE beam_id = ?",
+                (json.dumps(beam.result), prev, digest, beam.beam_id),
+            )
+            prev = digest
+    problems = lab.store.verify_chain()
+    assert any("no longer has the hash anchor" in p for p in problems), problems

@@ -99,7 +99,7 @@ def test_process_beams_scores_value_beams_and_skips_the_rest() -> None:
         derivation_rules={wave.beam_id: ["div-grad"]},
         goals=[GoalResult("smooth", False, 12.0, 40.0)],
         spacing=(1 / 64, 1 / 64),
-        bus=bus,
+        publish=bus.publish,
     )
     assert out.skipped == [schedule.beam_id, error.beam_id]
     assert [u["beam_id"] for u in out.updates] == [ingest.beam_id, wave.beam_id]
@@ -128,8 +128,8 @@ def test_process_beams_is_deterministic_and_unstable_beams_score_zero() -> None:
     a = _beam("ingest", ":=", {**FIELD, "norm": 1.0})
     blown = _beam("wave", "•", {**FIELD, "norm": 1e9}, (a.beam_id,))
     nan = _beam("wave", "*", {"norm": "nan", "min": "nan", "max": "nan", "finite": False}, (a.beam_id,))
-    first = process_beams([a, blown, nan], bus=MetricsBus(), container_id="other")
-    second = process_beams([a, blown, nan], bus=MetricsBus(), container_id="other")
+    first = process_beams([a, blown, nan], publish=MetricsBus().publish, container_id="other")
+    second = process_beams([a, blown, nan], publish=MetricsBus().publish, container_id="other")
     assert [u["qscore"] for u in first.updates] == [u["qscore"] for u in second.updates] == [1.0, 0.0, 0.0]
     assert {s.container_id for s in first.scores} == {"other"}
     assert [s.rating for s in first.scores] == ["exceptional", "poor", "poor"]
@@ -142,14 +142,11 @@ def test_process_beams_entropy_delta_and_parents_from_earlier_cells() -> None:
         [a, b],
         input_entropies={a.beam_id: 2.0, "beam_old_wave_1": 4.0, b.beam_id: 1.0},
         input_norms={"beam_old_wave_1": 1e-12},
-        publish=False,
     )
     assert out.scores[0].entropy_delta == 0.0
     assert out.scores[1].entropy_delta == pytest.approx(1.0 - 3.0)
     assert out.details[b.beam_id]["stability"] == 1
-    infinite = process_beams(
-        [a, b], drift_reports={b.beam_id: DriftReport([DriftComponent("run", math.inf)])}, publish=False
-    )
+    infinite = process_beams([a, b], drift_reports={b.beam_id: DriftReport([DriftComponent("run", math.inf)])})
     assert infinite.updates[1]["drift"] is None and infinite.updates[1]["qscore"] == 0.0
 
 
@@ -159,8 +156,8 @@ def test_scores_are_persisted_in_the_store(tmp_path, kind: str) -> None:
     store.ensure_tables()
     try:
         a = _beam("ingest", ":=", FIELD)
-        out = process_beams([a], bus=MetricsBus(), store=store)
-        record_sqi_score_event(out.scores[0], bus=MetricsBus(), store=store)
+        out = process_beams([a], publish=MetricsBus().publish, store=store)
+        record_sqi_score_event(out.scores[0], store=store)
         rows = store.rows("sqi_scores")
         assert len(rows) == 2
         assert SqiScore.model_validate(rows[0]) == out.scores[0]
@@ -181,5 +178,5 @@ def test_record_sqi_score_event_publishes_contract_four() -> None:
         drift=0.0,
         rating="exceptional",
     )
-    event = record_sqi_score_event(score, bus=bus)
+    event = record_sqi_score_event(score, publish=bus.publish)
     assert event["type"] == "sqi_score" and bus.recent("sqi_score") == [event]

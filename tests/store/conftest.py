@@ -97,14 +97,14 @@ BACKENDS = ["sqlite", "jsonl", pytest.param("postgresql", marks=pytest.mark.post
 
 
 def make_store(kind: str, tmp_path, request: pytest.FixtureRequest) -> BeamStore:
-    """A fresh, empty store of one kind."""
+    """A fresh, empty store of one kind; its chain key lives in `tmp_path/keys`."""
     if kind == "sqlite":
         store: BeamStore = SQLStore(f"sqlite:///{tmp_path / 'beams.db'}")
     elif kind == "jsonl":
         store = JSONLStore(tmp_path / "jsonl")
     else:
         url = request.getfixturevalue("pg_url")
-        store = SQLStore(url, schema=next(request.getfixturevalue("pg_schemas")))
+        store = SQLStore(url, schema=next(request.getfixturevalue("pg_schemas")), home=tmp_path)
     store.ensure_tables()
     return store
 

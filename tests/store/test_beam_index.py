@@ -28,8 +28,8 @@ def test_beam_index_matches_the_rows(store: BeamStore) -> None:
     attractor = {"kind": "fixed_point", "iteration": 12, "residual": 1e-9}
     beams = [
         beam("a", t=0, result={"duration_ms": 2.345678901234567}),
-        beam("b", t=1, parents=["a"], result={"duration_ms": 7}),
-        beam("c", t=2, parents=["a", "b"], result={"duration_ms": True}, eid="eid::run1::00000001"),
+        beam("b", t=1, parents=["a"], result={"duration_ms": 7}, verdict="warn"),
+        beam("c", t=2, parents=["a", "b"], result={"duration_ms": True}, eid="eid::run1::00000001", verdict="veto"),
         beam("d", t=3, parents=["c"], result={"duration_ms": "3.5"}, cell="cell_002"),
         beam("e", t=4, parents=["d"], result={"n": 1}),
         beam("f", t=5, parents=["e"], result={"duration_ms": -0.0}),
@@ -45,7 +45,6 @@ def test_beam_index_matches_the_rows(store: BeamStore) -> None:
         beam("other", t=9, container="elsewhere", result={"duration_ms": 1.0}),
     ]
     store.persist_beam_events(beams)
-    store.update_beam_scores([{"beam_id": "beam_b", "verdict": "warn"}, {"beam_id": "beam_c", "verdict": "veto"}])
 
     index = store.beam_index("default_container")
     rows = store.rows("beams", container_id="default_container")

@@ -43,9 +43,19 @@ def test_json_text_is_canonical_json(value: object) -> None:
     parents=st.lists(st.from_regex(r"beam_[a-zé0-9\"\\]{1,6}", fullmatch=True), max_size=3, unique=True),
     token=st.text(min_size=1, max_size=6),
     prev=st.none() | st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+    drift=st.none() | st.floats(min_value=0, allow_nan=False, allow_infinity=False),
+    qscore=st.none() | st.floats(min_value=0, max_value=1),
+    verdict=st.none() | st.text(max_size=6),
 )
 def test_chain_hash_is_the_contract_hash(
-    result: dict[str, object], eid: str | None, parents: list[str], token: str, prev: str | None
+    result: dict[str, object],
+    eid: str | None,
+    parents: list[str],
+    token: str,
+    prev: str | None,
+    drift: float | None,
+    qscore: float | None,
+    verdict: str | None,
 ) -> None:
     beam = BeamEvent(
         beam_id="beam_c_wave_1",
@@ -57,6 +67,9 @@ def test_chain_hash_is_the_contract_hash(
         timestamp="2025-01-01T00:00:00Z",
         eid=eid,
         parents=parents,
+        drift=drift,
+        qscore=qscore,
+        verdict=verdict,
     )
     text, digest = chain_fields(beam, prev)
     assert digest == beam_hash(beam, prev)

@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from alembic import command
 
 import codexlab.store as cs
+from codexlab.contracts import beam_hash
 from codexlab.errors import CodexConfigError, StoreError
 from codexlab.store import JSONLStore, SQLStore, open_store, resolve_url
 from codexlab.store.migrate import alembic_config, current_revision, upgrade
 
-from .factory import beam, series
+from .factory import Storage, beam, series, ts
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +52,7 @@ def test_environment_picks_the_default_store(tmp_path: Path, monkeypatch: pytest
     assert [b.beam_id for b in cs.beams_for_run(store=None, sheet_run_id="run1")] == ["beam_b0", "beam_b1"]
     assert cs.get_lineage_for_cell(store, "cell_001")[0].beam_id == "beam_b0"
     assert cs.lineage(store, "beam_b1", ids_only=True) == ["beam_b0"]
-    assert cs.verify_chain() == [] and cs.schema_version(store) == "0002"
+    assert cs.verify_chain() == [] and cs.schema_version(store) == "0004"
     store.close()
 
 
@@ -109,8 +110,9 @@ def _shape(engine: sa.Engine) -> dict[str, object]:
     return shape
 
 
-def test_an_old_store_is_upgraded_with_its_data(sql_location: tuple[str, str | None]) -> None:
+def test_an_old_store_is_upgraded_with_its_data(sql_location: tuple[str, str | None], tmp_path: Path) -> None:
     url, schema = sql_location
+    home = tmp_path / "home"
     engine = _engine(url, schema)
     with engine.begin() as conn:
         upgrade(conn, "0001")
@@ -118,7 +120,8 @@ def test_an_old_store_is_upgraded_with_its_data(sql_location: tuple[str, str | N
         assert "metrics" not in sa.inspect(conn).get_table_names()
         assert "verdict" not in {c["name"] for c in sa.inspect(conn).get_columns("beam_events")}
     # a beam as the 0001 code wrote it: no verdict column yet
-    kept = beam("kept", eid="eid::run1::k1", result={"n": 1}).with_chain(None)
+    unchained = beam("kept", eid="eid::run1::k1", result={"n": 1})
+    kept = unchained.model_copy(update={"hash": beam_hash(unchained, None, scheme=1)})  # as 0001 hashed it
     json_in = "CAST(:{} AS json)" if schema is not None else ":{}"
     with engine.begin() as conn:
         conn.execute(
@@ -137,22 +140,31 @@ def test_an_old_store_is_upgraded_with_its_data(sql_location: tuple[str, str | N
         conn.execute(sa.text("INSERT INTO entanglements VALUES ('eid::run1::k1', 'run1', '2025-01-01')"))
     engine.dispose()
 
-    store = SQLStore(url, schema=schema)
+    store = SQLStore(url, schema=schema, home=home)
     store.ensure_tables()
-    assert store.schema_version() == "0002"
+    assert store.schema_version() == "0004"
     again = store.get_beam("beam_kept")
-    assert again is not None and again.verdict is None and again.hash_ok
-    assert store.verify_chain() == []
+    # hashed before scores were chained: scheme 1, sealed as found by a `legacy` anchor at the upgrade
+    assert again is not None and again.verdict is None and again.hash == beam_hash(again, None, scheme=1)
+    report = store.verify()
+    assert report.problems == [] and report.legacy_runs == 1 and report.anchors == 1
+    (anchor,) = store.rows("run_anchors")
+    assert (anchor["kind"], anchor["sheet_run_id"], anchor["beam_count"]) == ("legacy", "run1", 1)
     assert store.entanglement_map() == {"eid::run1::k1": ["cell_001"]}
-    store.persist_beam_events([beam("next", t=1, parents=["kept"])])
-    store.update_beam_scores([{"beam_id": "beam_kept", "verdict": "pass"}])
+    (following,) = store.persist_beam_events([beam("next", t=1, parents=["kept"], verdict="pass")])
+    assert following.hash == beam_hash(following, again.hash)  # new beams: scheme 2, scores chained
     store.persist_rows("metrics", [{"name": "m", "value": 1.0, "timestamp": 0}])
-    assert store.get_beam("beam_kept").verdict == "pass"  # type: ignore[union-attr]
     assert store.verify_chain() == []
+    # a legacy beam's scores are outside its hash (what `verify` says about old runs), its content is not
+    storage = Storage(store)
+    storage.update_beam("beam_kept", verdict="veto")
+    assert store.verify_chain() == []
+    storage.edit_result("beam_kept", {"n": 2})
+    assert "beam `beam_kept` (seq 1) was edited" in store.verify_chain()[0]
 
     # the upgraded schema is the one a fresh store gets in one step
     fresh_location = (url.replace("old.db", "fresh.db"), None) if schema is None else (url, schema + "_fresh")
-    fresh = SQLStore(*fresh_location[:1], schema=fresh_location[1])
+    fresh = SQLStore(*fresh_location[:1], schema=fresh_location[1], home=home)
     fresh.ensure_tables()
     assert _shape(store.engine) == _shape(fresh.engine)
     fresh.close()
@@ -162,12 +174,19 @@ def test_an_old_store_is_upgraded_with_its_data(sql_location: tuple[str, str | N
 def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
     store = SQLStore(f"sqlite:///{tmp_path / 'x.db'}")
     store.persist_beam_events(series(2))
+    witness = store.witness().path
     with store.engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0001")
         assert current_revision(conn) == "0001"
     store.close()
+    # the downgrade dropped the anchors: sealing the store again as found would bless any edit made
+    # meanwhile, so a home that saw it sealed refuses until told otherwise
+    with pytest.raises(StoreError, match=r"has no anchors, but this home saw it sealed up to anchor #1"):
+        SQLStore(f"sqlite:///{tmp_path / 'x.db'}").ensure_tables()
+    assert witness is not None
+    witness.unlink()
     again = SQLStore(f"sqlite:///{tmp_path / 'x.db'}")
-    assert again.schema_version() == "0002"
+    assert again.schema_version() == "0004"
     assert [b.beam_id for b in again.beams_for_run("run1")] == ["beam_b0", "beam_b1"]
     assert again.verify_chain() == []
     again.close()
@@ -189,11 +208,45 @@ def test_unknown_or_missing_revisions_are_refused(tmp_path: Path) -> None:
 
 def test_jsonl_store_records_its_schema_version(tmp_path: Path) -> None:
     store = JSONLStore(tmp_path / "dev")
-    assert store.schema_version() == "0002"
+    assert store.schema_version() == "0004"
     meta = tmp_path / "dev" / "meta.json"
     meta.write_text(json.dumps({"format": "codexlab-jsonl", "schema_version": "0001"}))
     store.close()
-    assert JSONLStore(tmp_path / "dev").schema_version() == "0002"
+    assert JSONLStore(tmp_path / "dev").schema_version() == "0004"
     meta.write_text(json.dumps({"format": "codexlab-jsonl", "schema_version": "0042"}))
     with pytest.raises(StoreError, match="revision `0042`, which this codexlab does not know"):
+        JSONLStore(tmp_path / "dev").ensure_tables()
+
+
+def test_an_old_jsonl_store_is_sealed_as_found(tmp_path: Path) -> None:
+    """A 0002 JSONL store (beam lines, no commit lines) reads whole after the upgrade and verifies."""
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "meta.json").write_text(json.dumps({"format": "codexlab-jsonl", "schema_version": "0002"}))
+    prev = None
+    lines = []
+    for i, run in enumerate(["r1", "r1", "r2"]):
+        old = beam(f"o{i}", run=run, t=i, verdict="pass").model_dump()
+        old["prev_hash"] = prev if run == "r1" else None
+        old["hash"] = beam_hash(old, old["prev_hash"], scheme=1)
+        old["seq"] = {0: 1, 1: 2, 2: 1}[i]
+        prev = old["hash"] if run == "r1" else prev
+        lines.append(json.dumps(old))
+    (folder / "beam_events.jsonl").write_text("\n".join(lines) + "\n")
+    store = JSONLStore(folder)
+    assert store.schema_version() == "0004"
+    assert [b.beam_id for b in store.beams_for_run("r1")] == ["beam_o0", "beam_o1"]
+    report = store.verify()
+    assert report.problems == [] and report.legacy_runs == 2 and report.beams == 3
+    store.persist_beam_events([beam("n", run="r2", t=5, parents=["o2"])])
+    assert store.verify_chain() == []
+    assert ts(5) in {b.timestamp for b in store.beams_for_run("r2")}
+
+
+def test_a_jsonl_store_without_its_meta_file_is_refused(tmp_path: Path) -> None:
+    store = JSONLStore(tmp_path / "dev")
+    store.persist_beam_events(series(1))
+    store.close()
+    (tmp_path / "dev" / "meta.json").unlink()
+    with pytest.raises(StoreError, match=r"`.*meta.json` is missing but `.*beam_events.jsonl` holds beams"):
         JSONLStore(tmp_path / "dev").ensure_tables()

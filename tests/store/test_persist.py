@@ -1,13 +1,15 @@
-"""Persisting beams: validation, the run hash chain, all-or-nothing batches, verify_chain, scores."""
+"""Persisting beams: validation, the run hash chain, all-or-nothing batches, verify_chain, sealed scores."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from datetime import UTC, datetime
 
 import pytest
 
-from codexlab.contracts import beam_hash
+from codexlab.contracts import CHAINED_FIELDS, beam_hash
 from codexlab.contracts import verify_chain as contract_verify_chain
 from codexlab.errors import StoreError
 from codexlab.store import BeamStore, SQLStore
@@ -128,32 +130,18 @@ def test_verify_chain_finds_reordered_beams(store: BeamStore, storage: Storage) 
     assert "missing or the beams were reordered" in problem
 
 
-def test_scores_attach_outside_the_chain(store: BeamStore) -> None:
-    store.persist_beam_events(series(3))
-    n = store.update_beam_scores(
-        [
-            {"beam_id": "beam_b1", "drift": 0.25, "qscore": 0.75},
-            {"beam_id": "beam_b1", "verdict": "pass"},
-            {"beam_id": "beam_b2", "qscore": 0.5},
-        ]
-    )
-    assert n == 2
-    b1, b2 = store.get_beam("beam_b1"), store.get_beam("beam_b2")
-    assert b1 is not None and (b1.drift, b1.qscore, b1.verdict) == (0.25, 0.75, "pass")
-    assert b2 is not None and (b2.drift, b2.qscore, b2.verdict) == (None, 0.5, None)
-    assert store.verify_chain() == []
-    assert store.update_beam_scores([]) == 0
-
-
-def test_bad_score_updates_change_nothing(store: BeamStore) -> None:
-    store.persist_beam_events(series(2))
-    with pytest.raises(StoreError, match="No beam `beam_zz` to score"):
-        store.update_beam_scores([{"beam_id": "beam_b0", "qscore": 0.9}, {"beam_id": "beam_zz", "qscore": 0.1}])
-    with pytest.raises(StoreError, match=r"bad `qscore` `1.5`"):
-        store.update_beam_scores([{"beam_id": "beam_b0", "qscore": 1.5}])
-    with pytest.raises(StoreError, match=r"unknown key `qscor` \(did you mean `qscore`\?\)"):
-        store.update_beam_scores([{"beam_id": "beam_b0", "qscor": 0.5}])
-    assert store.get_beam("beam_b0").qscore is None  # type: ignore[union-attr]
+def test_scores_are_sealed_into_the_beam_hash(store: BeamStore) -> None:
+    """The scores decide approval, so they are chained like the content, and fixed once stored."""
+    (stored,) = store.persist_beam_events([beam("s", drift=0.25, qscore=0.75, verdict="veto")])
+    assert (stored.drift, stored.qscore, stored.verdict) == (0.25, 0.75, "veto")
+    fields = {n: getattr(stored, n) for n in CHAINED_FIELDS} | {"prev_hash": None}
+    reference = hashlib.sha256(
+        json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+    assert stored.hash == reference
+    assert {"drift", "qscore", "verdict"} <= set(CHAINED_FIELDS)
+    assert beam_hash(stored.evolve(verdict="pass"), None) != stored.hash
+    assert not hasattr(store, "update_beam_scores")  # a later re-score would be indistinguishable from tampering
 
 
 def test_concurrent_writers_of_one_run_keep_one_chain(store: BeamStore, tmp_path) -> None:
@@ -161,7 +149,9 @@ def test_concurrent_writers_of_one_run_keep_one_chain(store: BeamStore, tmp_path
     if isinstance(store, SQLStore) and store.engine.dialect.name == "sqlite":
         other: BeamStore = SQLStore(str(store.engine.url))
     elif isinstance(store, SQLStore):
-        other = SQLStore(store.engine.url.render_as_string(hide_password=False), schema=store.schema)
+        other = SQLStore(
+            store.engine.url.render_as_string(hide_password=False), schema=store.schema, home=store.key_home
+        )
     else:
         other = type(store)(store.path)  # type: ignore[call-arg,attr-defined]
 

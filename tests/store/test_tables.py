@@ -156,8 +156,9 @@ def test_rows_filters_are_checked(store: BeamStore) -> None:
 
 
 def test_frame_of_beams(store: BeamStore) -> None:
-    stored = store.persist_beam_events(series(4) + [beam("z", t=9, parents=["b3", "b0"], eid="eid::run1::zz")])
-    store.update_beam_scores([{"beam_id": "beam_z", "qscore": 0.5}])
+    stored = store.persist_beam_events(
+        series(4) + [beam("z", t=9, parents=["b3", "b0"], eid="eid::run1::zz", qscore=0.5)]
+    )
     df = store.frame("beams")
     assert df.height == 5
     assert df.schema["parents"] == pl.List(pl.String)
@@ -189,6 +190,6 @@ def test_frame_of_an_empty_table_keeps_its_columns(store: BeamStore) -> None:
 
 
 def test_schema_version_is_head(store: BeamStore) -> None:
-    assert store.schema_version() == "0002"
+    assert store.schema_version() == "0004"
     store.ensure_tables()  # idempotent
-    assert store.schema_version() == "0002"
+    assert store.schema_version() == "0004"

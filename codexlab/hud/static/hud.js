@@ -1,6 +1,6 @@
 // codexlab HUD and GHX replay (one ES module for both widgets; `view` says which).
 // Panels draw as HTML/SVG at once; charts switch to Plotly when the kernel's PlotlyLibrary widget has
-// loaded the bundle (codexlab/hud/static/plotly.js, built once by `make hud-bundle`). No CDN.
+// loaded plotly.js (from the Python `plotly` package; see codexlab/hud/library.py). No CDN, no npm.
 const NS = "http://www.w3.org/2000/svg";
 const STAGE_COLORS = {
   ingest: "#4c78a8", rewrite: "#9d755d", schedule: "#bab0ac", symbolic: "#72b7b2", wave: "#54a24b",
@@ -26,9 +26,9 @@ function svg(tag, attrs = {}, text) {
 }
 
 // ------------------------------------------------------------------------------------------ Plotly
-// The handshake with the Plotly bundle (widgets/src/plotly.js imports this function, so both sides agree):
-// a promise on globalThis that resolves to Plotly once the kernel's PlotlyLibrary model has loaded.
-export function plotlySlot() {
+// The handshake with PlotlyLibrary (static/plotly_library.js builds the same object on globalThis):
+// a promise that resolves to Plotly once the kernel's PlotlyLibrary model has loaded.
+function plotlySlot() {
   const g = globalThis;
   if (!g.__codexlabPlotly) {
     let resolve;
@@ -179,13 +179,19 @@ function sqiPlot(div, Plotly, runs) {
   }), PLOT_CONFIG);
 }
 
+// Per opcode, means per beam: compile time (XLA, inside the measured time), the rest (steady state) and
+// the prediction. An op whose compile time is unknown has no compile bar (it is not zero).
 function costPlot(div, Plotly, costs) {
   const ops = costs.map((c) => c.op);
   Plotly.newPlot(div, [
-    { type: "bar", x: ops, y: costs.map((c) => c.mean_ms), name: "measured ms (mean)", marker: { color: "#4c78a8" } },
-    { type: "bar", x: ops, y: costs.map((c) => c.predicted_ms), name: "predicted ms (mean)", marker: { color: "#f58518" } },
-  ], baseLayout({ barmode: "group", yaxis: { title: { text: "ms per op" }, type: "log" } }), PLOT_CONFIG);
+    { type: "bar", x: ops, y: costs.map((c) => c.mean_ms), name: "measured ms", marker: { color: "#72b7b2" } },
+    { type: "bar", x: ops, y: costs.map((c) => c.compile_ms), name: "compile ms", marker: { color: "#bab0ac" } },
+    { type: "bar", x: ops, y: costs.map((c) => c.run_ms), name: "run ms (no compile)", marker: { color: "#4c78a8" } },
+    { type: "bar", x: ops, y: costs.map((c) => c.predicted_ms), name: "predicted ms", marker: { color: "#f58518" } },
+  ], baseLayout({ barmode: "group", yaxis: { title: { text: "ms per beam" }, type: "log" } }), PLOT_CONFIG);
 }
+
+const costRows = (costs) => costs.map((c) => ({ ...c, compile_ms: c.compile_ms === null ? "unknown" : c.compile_ms }));
 
 function precisionSvg(parent, prec) {
   const ops = prec.ops || [], formats = prec.formats || [], cellW = 64, cellH = 16, left = 90;
@@ -219,6 +225,40 @@ function precisionPlot(div, Plotly, prec) {
     type: "heatmap", x: formats, y: ops, z, text, hoverinfo: "x+y+text", colorscale: "RdYlGn", reversescale: true,
     zmin: -16, zmax: 0, colorbar: { title: { text: "log10 err" } },
   }], baseLayout({ height: 60 + 26 * Math.max(2, ops.length), margin: { l: 90, r: 20, t: 8, b: 36 } }), PLOT_CONFIG);
+}
+
+// ------------------------------------------------------------------------------------------ fields
+// A field picture from Python (codexlab.qwave.pictures.picture): a PNG heatmap (first dim → right, second
+// dim ↑ up) or polylines of a 1-D field, with its title, range, colour bar and extents.
+function pictureEl(pic) {
+  const fig = el("figure", { class: "cx-pic", "data-title": pic.title });
+  if (pic.kind === "line") {
+    const s = svg("svg", { width: pic.width, height: pic.height, viewBox: `0 0 ${pic.width} ${pic.height}` });
+    for (const line of pic.lines) {
+      s.append(svg("polyline", { points: line.map(([x, y]) => `${x},${y}`).join(" "), fill: "none", stroke: "#4c78a8", "stroke-width": 1.2 }));
+    }
+    fig.append(s);
+  } else {
+    const img = el("img", { src: pic.src, width: String(pic.width), height: String(pic.height), alt: pic.title });
+    img.style.imageRendering = "pixelated";
+    fig.append(img);
+  }
+  const cap = el("figcaption");
+  cap.append(el("b", {}, pic.title), el("br"), document.createTextNode(fmt(pic.min)));
+  if (pic.colorbar) cap.append(el("img", { src: pic.colorbar, width: "48", height: "7", alt: "", class: "cx-cbar" }));
+  else cap.append(document.createTextNode(" … "));
+  cap.append(document.createTextNode(fmt(pic.max)), el("br"));
+  const arrows = ["→", "↑"];
+  cap.append(document.createTextNode(pic.dims.map((d, k) => `${d} ${arrows[k]} [${fmt(pic.extent[k][0])}, ${fmt(pic.extent[k][1])}]`).join(" · ")));
+  fig.append(cap);
+  return fig;
+}
+
+function fieldsPanel(parent, groups, left) {
+  const row = el("div", { class: "cx-pictures" });
+  for (const g of groups) for (const pic of g.pictures) row.append(pictureEl(pic));
+  parent.append(row);
+  if (left) parent.append(el("div", { class: "cx-dim" }, `… ${left} more pictures (run.plot(name) draws any field)`));
 }
 
 // ------------------------------------------------------------------------------------------ replay
@@ -261,6 +301,7 @@ function fieldCanvas(parent, f) {
   parent.append(canvas);
 }
 
+// `f.data` is in image order (first row on top); Plotly puts z's first row at the bottom.
 function fieldPlot(div, Plotly, f) {
   const values = dequantize(f);
   if (f.kind === "line") {
@@ -269,10 +310,10 @@ function fieldPlot(div, Plotly, f) {
     return;
   }
   const [rows, cols] = f.shape;
-  const z = Array.from({ length: rows }, (_, r) => values.slice(r * cols, (r + 1) * cols));
+  const z = Array.from({ length: rows }, (_, r) => values.slice((rows - 1 - r) * cols, (rows - r) * cols));
   Plotly.newPlot(div, [{ type: "heatmap", z, colorscale: "Viridis", colorbar: { thickness: 10 } }],
     baseLayout({ height: 280, width: 320, margin: { l: 36, r: 8, t: 8, b: 30 },
-      xaxis: { title: { text: f.dims[1] || "" } }, yaxis: { title: { text: f.dims[0] || "" }, scaleanchor: "x" } }), PLOT_CONFIG);
+      xaxis: { title: { text: f.dims[0] || "" } }, yaxis: { title: { text: f.dims[1] || "" }, scaleanchor: "x" } }), PLOT_CONFIG);
 }
 
 function stepDetails(parent, s) {
@@ -368,6 +409,11 @@ function renderHud(root, model, state) {
   } else if (!p.live) {
     tl.append(el("div", { class: "cx-dim" }, "Click a beam to replay its entanglement (or its run) here."));
   }
+  const groups = p.fields || [];
+  if (groups.length) {
+    const count = groups.reduce((n, g) => n + g.pictures.length, 0);
+    fieldsPanel(section(root, "Fields", count, state), groups, p.fields_left || 0);
+  }
   const runs = p.sqi || [];
   const sq = section(root, "SQI / drift per run", runs.length, state);
   if (runs.length) {
@@ -382,8 +428,9 @@ function renderHud(root, model, state) {
   const costs = p.costs || [];
   if (costs.length) {
     const c = section(root, "Cost per opcode", costs.length, state);
+    c.append(el("div", { class: "cx-dim" }, "ms per beam: compile (XLA, unknown when not reported) apart from run; predicted ÷ run compares the cost model with the steady state."));
     chart(c, () => {}, (div, Plotly) => costPlot(div, Plotly, costs));
-    table(c, ["op", "count", "total_ms", "mean_ms", "predicted_ms"], costs);
+    table(c, ["op", "count", "mean_ms", "compile_ms", "run_ms", "predicted_ms", "pred_ratio", "total_ms"], costRows(costs));
   }
   const muts = p.mutations || [];
   if (muts.length) table(section(root, "DNA mutations", muts.length, state), ["mutation_id", "reason", "original", "mutated", "accepted", "qscore_before", "qscore_after"], muts);

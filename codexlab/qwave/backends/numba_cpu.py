@@ -38,7 +38,7 @@ def _nbr(i: int, n: int, bc: int) -> tuple[int, int, bool]:
 
 
 @numba.njit(cache=True)
-def _sum1(u, out, s, bc):  # type: ignore[no-untyped-def]
+def _sum1(u, out, s, bc):
     n = u.shape[0]
     two = u.dtype.type(2)
     for i in range(n):
@@ -48,7 +48,7 @@ def _sum1(u, out, s, bc):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def _row_fast(u, out, i, lo, hi, zx, s, bc):  # type: ignore[no-untyped-def]
+def _row_fast(u, out, i, lo, hi, zx, s, bc):
     """One output row of the 2-D sum; interior columns in a branch-free loop that vectorises."""
     ny = u.shape[1]
     two = u.dtype.type(2)
@@ -69,7 +69,7 @@ def _row_fast(u, out, i, lo, hi, zx, s, bc):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def _sum2(u, out, s, bc):  # type: ignore[no-untyped-def]
+def _sum2(u, out, s, bc):
     nx = u.shape[0]
     for i in range(nx):
         lo, hi, zx = _nbr(i, nx, bc[0])
@@ -78,7 +78,7 @@ def _sum2(u, out, s, bc):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
-def _sum3(u, out, s, bc):  # type: ignore[no-untyped-def]
+def _sum3(u, out, s, bc):
     nx, ny, nz = u.shape
     two = u.dtype.type(2)
     zero_v = u.dtype.type(0)
@@ -124,7 +124,7 @@ def _nbr1(i: int, n: int, bc: int) -> tuple[int, int, int]:
 
 
 @numba.njit(cache=True)
-def _first2(F, out, t_arr, t_axis, t_scale, bc):  # type: ignore[no-untyped-def]
+def _first2(F, out, t_arr, t_axis, t_scale, bc):
     """out[o] = Σₜ scaleₜ·(F[aₜ] shifted +1 − shifted −1 along axisₜ), row by row (the row stays in cache)."""
     nx, ny = F.shape[1], F.shape[2]
     for o in range(out.shape[0]):

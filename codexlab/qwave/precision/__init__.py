@@ -1,6 +1,7 @@
 """Precision formats and profiling: run kernels in fp32 … fp4/int8, measure errors, recommend a format.
 
-The error model is rel_err ≈ κ · ε(format), with κ measured per (op, grid spacing) from fp32 vs fp64.
+The error model is rel_err ≈ κ · ε(format), with κ measured per (op, grid spacing) from fp32 vs fp64 —
+with the op's own kernel, or its built-in one (`references`), whose κ is cached across processes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from .formats import (
 )
 from .kappa import (
     DEFAULT_KAPPA,
-    DERIVATIVE_ORDER,
     KAPPA_FLOOR,
     KappaEstimate,
     KappaTable,
@@ -37,6 +37,7 @@ from .kappa import (
 )
 from .profiler import PrecisionProfiler, ProfileRecord
 from .recommend import Candidate, Recommendation, recommend_precision_for_opcode
+from .references import builtin_kappa, builtin_kernel, builtin_ops
 
 __all__ = [
     "ALL_FORMATS",
@@ -51,7 +52,6 @@ __all__ = [
     "quantize",
     "run_in_format",
     "DEFAULT_KAPPA",
-    "DERIVATIVE_ORDER",
     "KAPPA_FLOOR",
     "KappaEstimate",
     "KappaTable",
@@ -70,4 +70,7 @@ __all__ = [
     "Candidate",
     "Recommendation",
     "recommend_precision_for_opcode",
+    "builtin_kernel",
+    "builtin_ops",
+    "builtin_kappa",
 ]

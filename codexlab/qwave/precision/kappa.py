@@ -20,7 +20,6 @@ from ..grid import AXIS_NAMES, Axis, Grid
 from .formats import FORMATS, run_in_format
 
 __all__ = [
-    "DERIVATIVE_ORDER",
     "KAPPA_FLOOR",
     "KappaEstimate",
     "KappaTable",
@@ -37,75 +36,32 @@ __all__ = [
     "reference_inputs",
 ]
 
-#: Derivative order m per op (canonical glyph or builtin): κ ∝ h^−m. Pointwise ops have m = 0.
-DERIVATIVE_ORDER: dict[str, int] = {
-    "Δ": 2,
-    "□": 2,
-    "∇": 1,
-    "∇·": 1,
-    "∇×": 1,
-    "d/dt": 1,
-    "∂x": 1,
-    "∂y": 1,
-    "∂z": 1,
-    "∂t": 1,
-    "•": 0,
-    "⊕": 0,
-    "⊖": 0,
-    "⋈": 0,
-    "⊗": 0,
-    "×": 0,
-    "+": 0,
-    "-": 0,
-    "*": 0,
-    "/": 0,
-    "^": 0,
-    "|·|²": 0,
-    "relax": 0,
-    "sin": 0,
-    "cos": 0,
-    "tan": 0,
-    "exp": 0,
-    "log": 0,
-    "sqrt": 0,
-    "abs": 0,
-    "conj": 0,
-    "re": 0,
-    "im": 0,
-}
+#: Lookalike spellings of glyphs (the spec names — `lap`, `grad`, … — are aliases too, see `canonical_op`).
+_LOOKALIKES: dict[str, str] = {"∆": "Δ", "∇⋅": "∇·", "·": "•", "⋅": "•", "|·|²": "density"}
 
-_OP_ALIASES: dict[str, str] = {
-    "lap": "Δ",
-    "∆": "Δ",
-    "dalembert": "□",
-    "grad": "∇",
-    "div": "∇·",
-    "∇⋅": "∇·",
-    "curl": "∇×",
-    "ddt": "d/dt",
-    "superpose": "⊕",
-    "cancel": "⊖",
-    "interfere": "⋈",
-    "tensor": "⊗",
-    "cross": "×",
-    "dot": "•",
-    "·": "•",
-    "⋅": "•",
-}
+
+def _aliases() -> dict[str, str]:
+    from ...ops import iter_specs
+
+    return {**{s.name: s.key for s in iter_specs() if s.name != s.key}, **_LOOKALIKES}
+
 
 #: Smallest κ stored: no op beats rounding its output once (relative error up to ε/2).
 KAPPA_FLOOR = 0.5
 
 
 def canonical_op(op: str) -> str:
-    """The canonical spelling of an op: ASCII aliases and lookalikes mapped to their glyph."""
+    """The canonical spelling of an op: ASCII aliases (its spec's name) and lookalikes mapped to its glyph."""
     key = str(op).strip()
-    return _OP_ALIASES.get(key, key)
+    return _aliases().get(key, key)
 
 
 def derivative_order(op: str) -> int | None:
-    """The op's derivative order m (κ ∝ h^−m), or None when unknown."""
-    return DERIVATIVE_ORDER.get(canonical_op(op))
+    """The op's derivative order m (κ ∝ h^−m, from its spec), or None when unknown."""
+    from ...ops import find_spec
+
+    spec = find_spec(canonical_op(op))
+    return None if spec is None else spec.order
 
 
 def rel_l2(a: Any, b: Any) -> float:
@@ -296,9 +252,9 @@ def reference_inputs(grid: Grid | Sequence[int] | None, arity: int = 1) -> tuple
     return tuple(out)
 
 
-def unknown_op_message(op: str) -> str:
-    """The error text for an op with no κ and no reference kernel."""
-    known = sorted(set(reference_kernel_names()) | set(DEFAULT_KAPPA.ops))
+def unknown_op_message(op: str, builtin: tuple[str, ...] = ()) -> str:
+    """The error text for an op with no κ and no reference kernel (`builtin`: ops with a built-in one)."""
+    known = sorted(set(reference_kernel_names()) | set(DEFAULT_KAPPA.ops) | set(builtin))
     return (
         f"No κ is known for `{op}`{did_you_mean(op, known)} and no reference kernel is registered; "
         f'profile it with `PrecisionProfiler().profile("{op}", kernel, inputs, grid=grid)` (its fp32 '

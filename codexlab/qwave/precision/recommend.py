@@ -32,6 +32,7 @@ from .kappa import (
     unknown_op_message,
 )
 from .profiler import PrecisionProfiler
+from .references import builtin_kappa, builtin_ops
 
 __all__ = ["Candidate", "Recommendation", "recommend_precision_for_opcode"]
 
@@ -66,13 +67,17 @@ class Recommendation:
 
 
 def _kappa_for(op: str, grid: Grid, h: float, table: KappaTable) -> KappaEstimate:
-    """κ of `op` at `h` from the table, measured on reference Gaussians first if the op has none."""
+    """κ of `op` at `h` from the table, else measured on reference Gaussians with the op's registered
+    kernel, else with its built-in kernel (cached on disk across processes)."""
     est = table.lookup(op, h)
     if est is not None:
         return est
     ref = reference_kernel(op)
     if ref is None:
-        raise CodexValueError(unknown_op_message(op))
+        kappa = builtin_kappa(op, grid, h, table)
+        if kappa is None:
+            raise CodexValueError(unknown_op_message(op, builtin_ops()))
+        return KappaEstimate(kappa, h, "measured", h)
     kernel = ref.kernel
 
     def bound(*xs: object) -> object:
@@ -126,7 +131,9 @@ def recommend_precision_for_opcode(
     Parameters: `grid` is a Grid, a shape tuple (that many points per axis on [−1, 1], periodic,
     axes x, y, z, t) or None (the default 128 × 128 grid); its smallest spacing is h. κ comes from
     `kappa`, else `profiler.kappa`, else `DEFAULT_KAPPA`; when the op has no κ at any spacing it is
-    measured on reference Gaussians with the kernel given to `register_reference_kernel`. Formats
+    measured on reference Gaussians with the kernel given to `register_reference_kernel`, else with the
+    op's built-in kernel (its array rule, `references.builtin_kernel`; that κ is cached under the codexlab cache
+    folder, so a later process reads it). Formats
     are tried cheapest first (bits, then native before emulated on CPU); the error is κ·ε, or the
     profiler's measured error for scaled formats. When none meets `tol`, fp64 is returned and the
     reason says so. Raises `CodexValueError` for a bad `tol`, or an op with no κ and no kernel.

@@ -1,0 +1,226 @@
+"""The plan of a cell as a program of instructions — what the executor runs, the debugger steps and the
+profiler times (the plan's "virtual CPU": one interpreter, not two).
+
+A cell is a list of `Statement`s; a statement holds its instructions. Values live in registers
+(`r0`, `r1`, …), one per distinct node of the statement's expression. Instructions:
+
+- `LOAD r ← name` (a container value), `CONST r ← literal` (a number, a coordinate, `i`, a string);
+- `EXACT r ← glyph(r…)`: the exact SymPy value (evaluated onto the grid as a field when it is one);
+- `GRID r ← glyph(r…)`: one op's raw-array rule (alone, or as a member of a `FUSED` group);
+- `FUSED {r…}`: a group of grid ops compiled into one jitted program;
+- `HOST r ← glyph(r…)`: ops whose value is not one array (pairs, measurements, data sources, solvers);
+- `DEFINE name` / `BIND name ← r`: vet, then bind (a definition keeps its exact form);
+- `LOOP` (with its body statements), `DIRECTIVE`, `RECORD`.
+
+`str(program)` prints it like `dis`: the statement's line and text, then one instruction per line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..photon import ir
+
+__all__ = ["Op", "Leaf", "Group", "Statement", "LoopCode", "Program", "Instruction"]
+
+
+@dataclass
+class Leaf:
+    """A register filled from a leaf: a container name (`LOAD`) or a literal/coordinate (`CONST`)."""
+
+    reg: str
+    node: ir.PNode
+    kind: str
+
+    @property
+    def opcode(self) -> str:
+        return "LOAD" if self.node.op == "name" else "CONST"
+
+
+@dataclass
+class Op:
+    """One planned op: its register, node, spec key, kind, path and operand registers.
+
+    `path` is `exact`, `grid` or `host`; `exact` the SymPy value where one exists within the size bound
+    (the path's value on `exact`, the drift reference on `grid`); `reason` says why this path.
+    """
+
+    reg: str
+    node: ir.PNode
+    key: str
+    kind: str
+    path: str
+    args: tuple[str, ...]
+    kwargs: tuple[tuple[str, str], ...] = ()
+    exact: Any = None
+    size: int | None = None
+    reason: str = ""
+    group: int | None = None
+
+    @property
+    def opcode(self) -> str:
+        return {"exact": "EXACT", "grid": "GRID", "host": "HOST"}[self.path]
+
+    @property
+    def token(self) -> str:
+        """The glyph or function name, as its beams show it."""
+        return self.key
+
+
+@dataclass
+class Group:
+    """Grid ops compiled into one program (a group of one is a single op)."""
+
+    index: int
+    regs: tuple[str, ...]
+
+
+@dataclass
+class LoopCode:
+    """A `⟲` loop: its bound (count, or until-condition and max), body statements and assigned names."""
+
+    body: list[Statement]
+    names: tuple[str, ...]
+    count: Statement | None = None
+    until: Statement | None = None
+    bound: Statement | None = None
+    node: ir.PLoop | None = None
+
+
+@dataclass
+class Statement:
+    """One statement's code. `kind` is bind, define, directive, loop or record; `quiet` statements make
+    no op beams (definitions evaluated on data, loop bodies, bounds and conditions)."""
+
+    index: int
+    kind: str
+    text: str
+    line: int = 0
+    column: int = 0
+    target: str | None = None
+    also_underscore: bool = False
+    expr: ir.PNode | None = None
+    leaves: list[Leaf] = field(default_factory=list)
+    ops: list[Op] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    #: The order units run in: `("op", reg)` for an exact or host op, `("group", index)` for a group.
+    order: list[tuple[str, Any]] = field(default_factory=list)
+    root: str | None = None
+    #: The kind of the statement's value (`number`, `field`, `vector`, ...), as the rewrite stage inferred it.
+    value_kind: str = "field"
+    exact: Any = None
+    quiet: bool = False
+    reads: frozenset[str] = frozenset()
+    rules: tuple[str, ...] = ()
+    loop: LoopCode | None = None
+    source: ir.PStatement | None = None
+
+    def registers(self) -> dict[str, Leaf | Op]:
+        """Register name → what fills it."""
+        out: dict[str, Leaf | Op] = {leaf.reg: leaf for leaf in self.leaves}
+        out.update({op.reg: op for op in self.ops})
+        return out
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One line of the flat listing: its address, statement, opcode and text."""
+
+    ip: int
+    statement: int
+    opcode: str
+    text: str
+    line: int
+
+
+@dataclass
+class Program:
+    """A cell's plan: statements in order (see the module doc)."""
+
+    statements: list[Statement]
+
+    def instructions(self) -> Iterator[Instruction]:
+        """Every instruction, loop bodies inline, numbered from 0."""
+        counter = iter(range(1 << 30))
+        yield from _flatten(self.statements, counter)
+
+    def __str__(self) -> str:
+        lines: list[str] = []
+        current = -1
+        for ins in self.instructions():
+            if ins.statement != current:
+                current = ins.statement
+                stmt = _find(self.statements, current)
+                where = f"line {stmt.line}" if stmt is not None and stmt.line else "     "
+                lines.append(f"{where:>8}  {stmt.text if stmt is not None else ''}")
+            lines.append(f"{ins.ip:>8}  {ins.opcode:<9}{ins.text}")
+        return "\n".join(lines)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.instructions())
+
+
+def _find(statements: list[Statement], index: int) -> Statement | None:
+    for s in statements:
+        if s.index == index:
+            return s
+        if s.loop is not None:
+            inner = [x for x in (s.loop.count, s.loop.bound, s.loop.until) if x is not None] + s.loop.body
+            hit = _find(inner, index)
+            if hit is not None:
+                return hit
+    return None
+
+
+def _operand_text(op: Op) -> str:
+    kw = "".join(f", {k}={r}" for k, r in op.kwargs)
+    return f"{op.reg} ← {op.key}({', '.join(op.args)}{kw})"
+
+
+def _flatten(statements: list[Statement], counter: Iterator[int]) -> Iterator[Instruction]:
+    for s in statements:
+
+        def emit(opcode: str, text: str, stmt: Statement = s) -> Instruction:
+            return Instruction(next(counter), stmt.index, opcode, text, stmt.line)
+
+        if s.kind == "directive":
+            yield emit("DIRECTIVE", s.text)
+            continue
+        if s.kind == "record":
+            yield emit("RECORD", s.text)
+            continue
+        if s.kind == "loop" and s.loop is not None:
+            for part in (s.loop.count, s.loop.bound):
+                if part is not None:
+                    yield from _flatten([part], counter)
+            yield emit("LOOP", f"{', '.join(s.loop.names)} ← body × bound")
+            yield from _flatten(s.loop.body, counter)
+            if s.loop.until is not None:
+                yield from _flatten([s.loop.until], counter)
+            yield emit("ENDLOOP", "")
+            continue
+        for leaf in s.leaves:
+            value = leaf.node.value if leaf.node.op != "imag" else "i"
+            yield emit(leaf.opcode, f"{leaf.reg} ← {value}")
+        grouped: dict[int, list[Op]] = {}
+        for op in s.ops:
+            if op.group is not None:
+                grouped.setdefault(op.group, []).append(op)
+        seen: set[int] = set()
+        for op in s.ops:
+            if op.group is not None and len(grouped[op.group]) > 1:
+                if op.group not in seen:
+                    seen.add(op.group)
+                    members = "; ".join(_operand_text(o) for o in grouped[op.group])
+                    yield emit("FUSED", f"{{{members}}}")
+                continue
+            note = f"    # {op.reason}" if op.reason else ""
+            yield emit(op.opcode, _operand_text(op) + note)
+        if s.kind == "define":
+            yield emit("DEFINE", f"{s.target} ← {s.root or 'exact form'}")
+        elif s.kind == "bind" and s.target is not None:
+            yield emit("BIND", f"{s.target} ← {s.root}")
+        elif s.kind == "value":
+            yield emit("RESULT", f"{s.root}")
