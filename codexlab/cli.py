@@ -72,7 +72,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cells(code: str) -> list[str]:
     """A scroll split into notebook-style cells at lines starting with `# %%` (one cell when none)."""
-    cells, current = [], []
+    cells: list[str] = []
+    current: list[str] = []
     for line in code.splitlines(keepends=True):
         if line.lstrip().startswith("# %%") and current:
             cells.append("".join(current))

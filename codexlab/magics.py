@@ -18,7 +18,7 @@ import json
 import re
 import shlex
 import textwrap
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
@@ -26,6 +26,12 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Unicode, observe
 
 from .errors import CodexError, CodexSyntaxError
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from .runtime.lab import Lab
+    from .runtime.run import Run
 
 __all__ = ["CodexCellError", "CodexMagic", "load_ipython_extension"]
 
@@ -129,9 +135,9 @@ class CodexMagic(Magics):
         None, allow_none=True, help="codexlab home of the session's Lab (None: $CODEXLAB_HOME or ./.codexlab)."
     ).tag(config=True)
 
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+    def __init__(self, shell: InteractiveShell | None = None, **kwargs: object) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._lab: Any = None
+        self._lab: Lab | None = None
         self._flag_overrides: dict[str, Any] = {}
         #: Whether the last %%codex cell asked for the HUD (`hud` and not `--no-hud`); the HUD reads this.
         self.hud_requested = False
@@ -145,7 +151,7 @@ class CodexMagic(Magics):
     # ----------------------------------------------------------------------------------------- Lab
 
     @property
-    def lab(self) -> Any:
+    def lab(self) -> Lab:
         """The session's Lab, created on first use with `home` and the flag overrides set so far."""
         if self._lab is None:
             from .runtime import Lab
@@ -188,8 +194,8 @@ class CodexMagic(Magics):
     @argument("--no-hud", action="store_true", help="do not show the HUD for this cell")
     @argument("--profile", action="store_true", help="profile every wave op in every precision format")
     @argument("--json", action="store_true", help="print the run as JSON (as `codexlab run --json`)")
-    @cell_magic("codex")
-    def codex_cell(self, line: str, cell: str) -> Any:
+    @cell_magic("codex")  # type: ignore[arg-type]  # IPython types the marker's argument as Never
+    def codex_cell(self, line: str, cell: str) -> Run | None:
         """Run the cell as CodexLang; bind its values in the notebook; return the `Run`.
 
         Every assigned name is bound in the user namespace (fields as xarray.DataArray); a cell that
@@ -248,11 +254,12 @@ class CodexMagic(Magics):
         self._huds[container] = hud
         return hud, display(hud, display_id=True)
 
-    def _bind(self, run: Any) -> None:
+    def _bind(self, run: Run) -> None:
         """Push the run's values into the user namespace; report vetoed names and unbind the ones codex
         bound earlier (a name the user bound themselves keeps its object)."""
         from .runtime.values import Vetoed
 
+        assert self.shell is not None
         user_ns = self.shell.user_ns
         bound: dict[str, Any] = {}
         for name, value in run.values.items():
@@ -276,8 +283,8 @@ class CodexMagic(Magics):
     # ---------------------------------------------------------------------------------------- %codex
 
     @no_var_expand
-    @line_magic("codex")
-    def codex_line(self, line: str) -> Any:
+    @line_magic("codex")  # type: ignore[arg-type]  # IPython types the marker's argument as Never
+    def codex_line(self, line: str) -> object:
         """Inspect and configure the session's Lab.
 
         %codex flags [NAME=VALUE ...]   show the feature flags; with NAME=VALUE, set them for this session
@@ -388,7 +395,7 @@ class CodexMagic(Magics):
             self.last_run = run
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """`%load_ext codexlab`: register `%%codex` and `%codex` (once per session)."""
     if isinstance(ipython.magics_manager.registry.get("CodexMagic"), CodexMagic):
         return

@@ -7,7 +7,7 @@ Registered by `import codexlab` (the class is imported only when `.cx` is first 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
@@ -37,35 +37,92 @@ class CodexAccessor:
         """The grid the field lives on (coordinates, bcs from `bc` or the `bc` attr)."""
         return grid_of(self._da, bc)
 
-    def grad(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def grad(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """∇f (see `operators.grad`)."""
-        return ops.grad(self._da, method, order, **kw)
+        return ops.grad(self._da, method, order, grid=grid, bc=bc, backend=backend)
 
-    def div(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def div(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """∇·F (see `operators.div`)."""
-        return ops.div(self._da, method, order, **kw)
+        return ops.div(self._da, method, order, grid=grid, bc=bc, backend=backend)
 
-    def curl(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def curl(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """∇×F (see `operators.curl`)."""
-        return ops.curl(self._da, method, order, **kw)
+        return ops.curl(self._da, method, order, grid=grid, bc=bc, backend=backend)
 
-    def lap(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def lap(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """Δf (see `operators.lap`)."""
-        return ops.lap(self._da, method, order, **kw)
+        return ops.lap(self._da, method, order, grid=grid, bc=bc, backend=backend)
 
-    def dalembert(self, c: float = 1.0, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def dalembert(
+        self,
+        c: float = 1.0,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """□f = ∂²f/∂t² − c²Δf (see `operators.dalembert`)."""
-        return ops.dalembert(self._da, c, method, order, **kw)
+        return ops.dalembert(self._da, c, method, order, grid=grid, bc=bc, backend=backend)
 
-    def ddt(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def ddt(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """d/dt f along the time axis `t` (see `operators.ddt`)."""
-        return ops.ddt(self._da, method, order, **kw)
+        return ops.ddt(self._da, method, order, grid=grid, bc=bc, backend=backend)
 
     def partial(
-        self, axis: str, deriv: int = 1, method: str | None = None, order: int | None = None, **kw: Any
+        self,
+        axis: str,
+        deriv: int = 1,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
     ) -> xr.DataArray:
         """∂f/∂axis (see `operators.partial`)."""
-        return ops.partial(self._da, axis, deriv, method, order, **kw)
+        return ops.partial(self._da, axis, deriv, method, order, grid=grid, bc=bc, backend=backend)
 
     def plot(self, name: str | None = None) -> go.Figure:
         """The field as a Plotly figure: heatmap (2-D; mid-plane of 3-D) or line (1-D) per plane (see

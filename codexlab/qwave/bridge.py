@@ -276,7 +276,7 @@ class CompiledProgram:
         """Run once: instruction id → array (every instruction with keep="all", else the outputs')."""
         prepared = _prepare(self.program.inputs, inputs, self.spec)
         self._shapes = _shapes(prepared)
-        return self._jitted(prepared)  # type: ignore[no-any-return]
+        return self._jitted(prepared)
 
     def run_timed(self, inputs: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
         """Run once and say how long compiling took (ms; 0.0 when this program and these shapes were
@@ -296,7 +296,7 @@ class CompiledProgram:
 
     def eager(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Run once without compiling (op by op): for programs of numbers, where compiling costs more."""
-        return self._fused(_prepare(self.program.inputs, inputs, self.spec))  # type: ignore[no-any-return]
+        return self._fused(_prepare(self.program.inputs, inputs, self.spec))
 
     def run(self, inputs: Mapping[str, Any]) -> ProgramResult:
         """Run once and also resolve the named outputs (an output may be an input or a constant)."""
@@ -367,7 +367,7 @@ def compile_program(
     spec = _spec(grid, method, c, dtype)
     _check_static(prog, grid, spec)
     key = (prog.qglyph_id, _grid_key(grid), spec.method, spec.c, spec.dtype.name, keep)
-    return _cached(_PROGRAMS, key, lambda: CompiledProgram(prog, grid, spec, keep))  # type: ignore[no-any-return]
+    return _cached(_PROGRAMS, key, lambda: CompiledProgram(prog, grid, spec, keep))
 
 
 # --------------------------------------------------------------------------------------------- loops
@@ -643,7 +643,7 @@ class _LoopKernel:
         """Run the loop; with `every` > 0 the running kernel reports each `every`-th iteration to the
         progress sink `sink` (a separately compiled variant, so loops nobody watches pay nothing)."""
         args = (init, consts, jnp.asarray(bound, jnp.int32), jnp.asarray(max(every, 1), jnp.int32))
-        return self._jitted(*args, every > 0, jnp.asarray(sink, jnp.int32))  # type: ignore[no-any-return]
+        return self._jitted(*args, every > 0, jnp.asarray(sink, jnp.int32))
 
 
 #: Where running fused loops report their iteration counts: sink token → callback. Each call of a

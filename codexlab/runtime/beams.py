@@ -13,6 +13,7 @@ import sympy
 import xarray as xr
 
 from ..contracts import BeamEvent, new_beam_id, utc_now_iso
+from ..contracts.beam import Stage
 from .summary import summarize_array, summarize_number
 from .values import Value
 
@@ -27,8 +28,10 @@ def value_summary(value: Value, data: Any, cell_volume: float) -> dict[str, Any]
         out = summarize_array(data.values, cell_volume)
     elif isinstance(data, bool | np.bool_):
         out = {"shape": [], "dtype": "bool", "value": bool(data), "finite": True}
-    elif isinstance(data, int | float | complex | np.number):
-        out = summarize_number(complex(data) if np.iscomplexobj(data) else float(data))
+    elif isinstance(data, complex | np.complexfloating):
+        out = summarize_number(complex(data))
+    elif isinstance(data, int | float | np.integer | np.floating):
+        out = summarize_number(float(data))
     elif value.kind == "pair":
         lam = np.asarray(data.lam)
         out = {
@@ -73,7 +76,7 @@ class BeamRecorder:
 
     def add(
         self,
-        stage: str,
+        stage: Stage,
         token: str,
         result: dict[str, Any],
         parents: Sequence[str | None] = (),

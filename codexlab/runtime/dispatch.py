@@ -25,7 +25,7 @@ from ..photon import ir
 from ..qwave.fields import COMPONENT, COMPONENT2, aligned
 from .codex_trace import trace_event
 from .program import Leaf, Op, Statement
-from .values import Value, kind_of_data
+from .values import Value, as_kind, kind_of_data
 
 if TYPE_CHECKING:
     from .machine import Machine
@@ -132,7 +132,7 @@ def _operands(machine: Machine, op: Op, regs: Mapping[str, Value]) -> list[Value
 
 def _exact(machine: Machine, op: Op, regs: Mapping[str, Value]) -> Value:
     """An exact op: its exact form (a field on the grid when it is one), walls by the grid operator."""
-    value = Value(op.kind, expr=op.exact, path="exact")
+    value = Value(as_kind(op.kind), expr=op.exact, path="exact")
     operands = _operands(machine, op, regs)
     if op.kind not in FIELD_KINDS or machine.quiet:
         return value
@@ -253,8 +253,9 @@ def _record(
     for key in ("fused", "qglyph_id", "fused_ms", "duration_split", "precision_reason", "walls", "t"):
         if key in value.meta or key in timing:
             result[key] = value.meta.get(key, timing.get(key))
-    stage = "symbolic" if op.path == "exact" else spec.stage
-    beam = machine.recorder.add(stage, op.key, result, parents, eid=value.meta.get("eid"))
+    beam = machine.recorder.add(
+        "symbolic" if op.path == "exact" else spec.stage, op.key, result, parents, eid=value.meta.get("eid")
+    )
     value.beam_id = beam.beam_id
     machine.after_op(beam.beam_id, op, value, operands)
     if value.kind == "pair":

@@ -230,7 +230,7 @@ def run_grid_ops(
 
 def grid_reference(machine: Machine, op: Op, operands: list[Any]) -> xr.DataArray | None:
     """The grid operator's value (fp64) of one op on given operand data, for the wall rule."""
-    regs = {r: Value("data", data=d) for r, d in zip(op.args, operands, strict=True)}
+    regs = {r: Value(kind_of_data(d), data=d) for r, d in zip(op.args, operands, strict=True)}
     try:
         raw, _ = _compiled_values(machine, [op], regs, "float64")
     except CodexTypeError:

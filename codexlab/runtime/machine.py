@@ -34,7 +34,7 @@ from .dispatch import ConsentRefused, materialize, run_ops, statement_hash
 from .memory import Binding, CarrierMemory
 from .program import Leaf, Op, Program, Statement
 from .states import States
-from .values import Value, Vetoed
+from .values import Value, Vetoed, as_kind
 
 __all__ = ["Machine", "CellResult", "LIMITS"]
 
@@ -242,7 +242,7 @@ class Machine:
     def compute(self, code: Statement, target: str) -> Value:
         """The statement's value, with its ingest beam where no op made one."""
         if code.kind == "define" and code.exact is not None and not code.ops:
-            value = Value(code.value_kind, expr=code.exact, path="exact")
+            value = Value(as_kind(code.value_kind), expr=code.exact, path="exact")
         else:
             regs = self.load_leaves(code)
             saved = self.quiet
