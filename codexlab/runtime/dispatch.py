@@ -287,7 +287,7 @@ def run_ops(machine: Machine, code: Statement, regs: dict[str, Value]) -> None:
             _profile(machine, code, groups[key], regs)
             continue
         op = by_reg[key]
-        machine.check_cancel(op, code)
+        machine.check_cancel(code, ("op", op.reg), regs)
         started = time.perf_counter()
         value = _exact(machine, op, regs) if op.path == "exact" else _host(machine, op, code, regs)
         elapsed = (time.perf_counter() - started) * 1e3
@@ -309,7 +309,7 @@ def _profile(machine: Machine, code: Statement, ops: list[Op], regs: Mapping[str
 
 def _run_group(machine: Machine, code: Statement, members: list[Op], regs: dict[str, Value]) -> None:
     """One compiled program of grid ops, its run time split evenly over its ops' beams."""
-    machine.check_cancel(members[0], code)
+    machine.check_cancel(code, ("group", members[0].group) if len(members) > 1 else ("op", members[0].reg), regs)
     started = time.perf_counter()
     values = machine.run_group(members, regs, code)
     elapsed = (time.perf_counter() - started) * 1e3

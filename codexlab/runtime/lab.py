@@ -12,7 +12,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,7 +30,7 @@ from .codex_scheduler import PlanSettings
 from .codex_trace import log_codex_trace, trace_event
 from .cost import CodexCostEstimator
 from .fences import RunFences
-from .machine import CellResult
+from .machine import CellResult, Hook
 from .memory import CarrierMemory
 from .metrics import BUS, MetricsBus, record_execution_metrics
 from .overload import DEFAULT_LATENCY_BUDGET_MS, OverloadController
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from ..container import Container
     from ..qpu import Sheet, SheetRun
+    from .debugger import Debugger
 
 __all__ = ["Lab", "default_home", "MIN_FUSION_GAIN", "DEFAULT_CONTAINER"]
 
@@ -144,6 +145,8 @@ class Lab:
         self.graph = graph
         #: What each committed cell read, so a redefinition marks its readers stale (`stale_cells`).
         self.cell_watch = CellWatch()
+        #: Containers a paused debugger holds → why (a cell run there is refused, see `runtime.debugger`).
+        self.paused: dict[str, str] = {}
 
     # -------------------------------------------------------------------------------------- settings
 
@@ -307,6 +310,7 @@ class Lab:
         source: str = "codex",
         cancel: threading.Event | None = None,
         memory: CarrierMemory | None = None,
+        on_instruction: Hook | None = None,
     ) -> Run:
         """Run a cell through the pipeline (`pipeline.STAGES`) and return its `Run`.
 
@@ -336,6 +340,7 @@ class Lab:
             raise CodexValueError(f"The store already holds a run `{run_id}`; pass a new `run_id` (or None).")
         state = CellState(self, code, container if memory is None else memory.container_id, "", source, profile, cancel)
         state.own = memory
+        state.hook = on_instruction
         state.run_id = run_id or state.run_id
         state.cell_id = self._cell_id(cell_id, state.run_id)
         auto = bool(self.flags.SPE_AUTO_FUSE) and source == "codex" and memory is None
@@ -373,6 +378,28 @@ class Lab:
         state = plan(rewrite(state))
         assert state.program is not None
         return state.program
+
+    def debug(
+        self,
+        code: str,
+        container: str | None = None,
+        *,
+        breakpoints: Iterable[int] = (),
+        instructions: Iterable[int] = (),
+        stop_on_nonfinite: bool = True,
+    ) -> Debugger:
+        """A debugger for this cell (`runtime.debugger`): step by instruction or line, continue to line
+        (`breakpoints`) or address (`instructions`) breakpoints, stop on the first non-finite value."""
+        from .debugger import Debugger
+
+        return Debugger(
+            self,
+            code,
+            container,
+            breakpoints=breakpoints,
+            instructions=instructions,
+            stop_on_nonfinite=stop_on_nonfinite,
+        )
 
     def fail_cell(self, state: CellState, err: BaseException) -> None:
         """A failed cell: memory back as it was, one `error` beam (unless `fail_run` wrote it already), a
