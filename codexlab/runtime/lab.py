@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from ..container import Container
     from ..qpu import Sheet, SheetRun
     from .debugger import Debugger
+    from .instruction_profiler import InstructionProfile
 
 __all__ = ["Lab", "default_home", "MIN_FUSION_GAIN", "DEFAULT_CONTAINER"]
 
@@ -400,6 +401,13 @@ class Lab:
             instructions=instructions,
             stop_on_nonfinite=stop_on_nonfinite,
         )
+
+    def profile(self, code: str, container: str | None = None, **run: Any) -> InstructionProfile:
+        """Run a cell under the instruction profiler (`runtime.instruction_profiler`): a normal run, committed
+        like any, whose profile (per instruction: count, time, FLOPs, bytes, GB/s) is returned, `run` attached."""
+        from .instruction_profiler import profile_cell
+
+        return profile_cell(self, code, container, **run)
 
     def fail_cell(self, state: CellState, err: BaseException) -> None:
         """A failed cell: memory back as it was, one `error` beam (unless `fail_run` wrote it already), a
