@@ -268,15 +268,16 @@ class Lab:
         self,
         source: Sheet | str | os.PathLike[str] | Mapping[str, str],
         *,
-        jobs: int = 1,
+        jobs: int | None = None,
         container: str | None = None,
         cache: bool = True,
+        client: Client | None = None,
     ) -> SheetRun:
-        """Run a sheet of cells as a dependency graph, `jobs` cells at a time, reusing unchanged cells'
-        results (see `codexlab.qpu.execute_sheet`); returns a `SheetRun`."""
+        """Run a sheet of cells as a dependency graph, `jobs` cells at a time (on a Dask `client`'s
+        workers when given), reusing unchanged cells' results (see `codexlab.qpu.execute_sheet`)."""
         from ..qpu import execute_sheet
 
-        return execute_sheet(self, source, jobs=jobs, container=container, cache=cache)
+        return execute_sheet(self, source, jobs=jobs, container=container, cache=cache, client=client)
 
     def stale_cells(self, container: str | None = None) -> dict[str, list[str]]:
         """Cells of a container that read a name redefined since they ran → the changed names, in order."""

@@ -313,7 +313,9 @@ class Machine:
             return
         from ..photon.printing import to_unicode
 
-        parents = [self.memory.bindings[n].value.beam_id for n in derivation.input.names() if n in self.memory.bindings]
+        parents = [
+            self.memory.bindings[n].value.beam_id for n in sorted(derivation.input.names()) if n in self.memory.bindings
+        ]
         beam = self.recorder.add(
             "rewrite",
             "→",
