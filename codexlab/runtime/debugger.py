@@ -268,7 +268,7 @@ class Debugger:
                 ("group", group) if len(members) > 1 else (("leaf", reg) if maker in code.leaves else ("op", reg))
             )
             ins = program.locate(code.index, place)
-            where = f"instruction {ins.ip} `{ins.opcode} {ins.text}`" if ins is not None else f"register {reg}"
+            where = f"instruction {ins.ip} `{ins.opcode} {ins.operation}`" if ins is not None else f"register {reg}"
             return f"{reg} is not finite (NaN or Inf): made by {where} on line {code.line}"
         return None
 

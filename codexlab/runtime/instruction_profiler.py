@@ -89,7 +89,7 @@ class InstructionProfile:
                     "ip": ins.ip,
                     "line": ins.line,
                     "opcode": ins.opcode,
-                    "instruction": ins.text.split("    #")[0],
+                    "instruction": ins.operation,
                     "count": s.count,
                     "total_ms": s.seconds * 1e3,
                     "mean_us": s.mean_s * 1e6,

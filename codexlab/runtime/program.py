@@ -142,6 +142,11 @@ class Instruction:
     line: int
     at: Place = ()
 
+    @property
+    def operation(self) -> str:
+        """The text without the planner's note (`# why this path`)."""
+        return self.text.split("    #")[0]
+
 
 @dataclass
 class Program:
@@ -209,10 +214,10 @@ def _flatten(statements: list[Statement], counter: Iterator[int]) -> Iterator[In
             yield emit("RECORD", s.text, ("stmt",))
             continue
         if s.kind == "loop" and s.loop is not None:
+            yield emit("LOOP", f"{', '.join(s.loop.names)} ← body × bound", ("stmt",))
             for part in (s.loop.count, s.loop.bound):
                 if part is not None:
                     yield from _flatten([part], counter)
-            yield emit("LOOP", f"{', '.join(s.loop.names)} ← body × bound", ("stmt",))
             yield from _flatten(s.loop.body, counter)
             if s.loop.until is not None:
                 yield from _flatten([s.loop.until], counter)

@@ -64,7 +64,8 @@ def test_line_breakpoint_and_next_line(lab):
     lines = []
     while debugger.next_line().reason == "line":
         lines.append((debugger.line, debugger.iteration))
-    assert lines == [(1, 0), (2, 0), (3, 0), (3, 0), (3, 1), (3, 2), (4, 0)]
+    # The loop's line once when the loop starts, then again at each later iteration's first instruction.
+    assert lines == [(1, 0), (2, 0), (3, 0), (3, 1), (3, 2), (4, 0)]
 
 
 def test_stops_on_the_first_nonfinite_value_naming_its_instruction(lab):
