@@ -206,6 +206,7 @@ class Debugger:
         return self.stop
 
     def _main(self) -> None:
+        stop = Stop("error", None, 0, "the debug run ended without a result")
         try:
             self.run = self.lab.run(self.code, self.container, cancel=self._cancel, on_instruction=self._hook)
             stop = Stop("finished", None, 0, f"run `{self.run.run_id}` committed")
@@ -215,7 +216,8 @@ class Debugger:
         except CodexError as err:
             self.error = err
             stop = Stop("error", None, 0, str(err))
-        self._to_user.put(stop)
+        finally:  # the user's side always hears how the run ended, whatever ended it
+            self._to_user.put(stop)
 
     # --------------------------------------------------------------------------- machine's side
 
