@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "container": 7,
     "scale": 7,
     "hud": 7,
+    "vcpu": 7,
     "server": 8,
     "magics": 8,
     "demo": 8,

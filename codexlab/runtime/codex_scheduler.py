@@ -128,6 +128,9 @@ class _Planner:
             s.quiet = True
         if loop.until is not None:
             until = self.value(loop.until, rs.parts["until"])
+        for part in (count, bound, until):  # the bound and the condition are on the loop's line
+            if part is not None:
+                part.line, part.column = line, column
         code = LoopCode(body, rs.loop_names, count, until, bound, loop)
         for name in rs.loop_names:
             self.exact[name] = None

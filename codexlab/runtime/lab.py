@@ -12,7 +12,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -30,7 +30,7 @@ from .codex_scheduler import PlanSettings
 from .codex_trace import log_codex_trace, trace_event
 from .cost import CodexCostEstimator
 from .fences import RunFences
-from .machine import CellResult
+from .machine import CellResult, Hook
 from .memory import CarrierMemory
 from .metrics import BUS, MetricsBus, record_execution_metrics
 from .overload import DEFAULT_LATENCY_BUDGET_MS, OverloadController
@@ -55,7 +55,9 @@ if TYPE_CHECKING:
     from ..qpu import Sheet, SheetRun
     from ..qwave.qglyph import QGlyphProgram
     from ..sqi.soullaw import SoulLawEvent
+    from .debugger import Debugger
     from .governance import Governance
+    from .instruction_profiler import InstructionProfile
 
 __all__ = ["Lab", "default_home", "MIN_FUSION_GAIN", "DEFAULT_CONTAINER"]
 
@@ -154,6 +156,8 @@ class Lab:
         self.graph = graph
         #: What each committed cell read, so a redefinition marks its readers stale (`stale_cells`).
         self.cell_watch = CellWatch()
+        #: Containers a paused debugger holds → why (a cell run there is refused, see `runtime.debugger`).
+        self.paused: dict[str, str] = {}
 
     # -------------------------------------------------------------------------------------- settings
 
@@ -274,15 +278,16 @@ class Lab:
         self,
         source: Sheet | str | os.PathLike[str] | Mapping[str, str],
         *,
-        jobs: int = 1,
+        jobs: int | None = None,
         container: str | None = None,
         cache: bool = True,
+        client: Client | None = None,
     ) -> SheetRun:
-        """Run a sheet of cells as a dependency graph, `jobs` cells at a time, reusing unchanged cells'
-        results (see `codexlab.qpu.execute_sheet`); returns a `SheetRun`."""
+        """Run a sheet of cells as a dependency graph, `jobs` cells at a time (on a Dask `client`'s
+        workers when given), reusing unchanged cells' results (see `codexlab.qpu.execute_sheet`)."""
         from ..qpu import execute_sheet
 
-        return execute_sheet(self, source, jobs=jobs, container=container, cache=cache)
+        return execute_sheet(self, source, jobs=jobs, container=container, cache=cache, client=client)
 
     def stale_cells(self, container: str | None = None) -> dict[str, list[str]]:
         """Cells of a container that read a name redefined since they ran → the changed names, in order."""
@@ -317,6 +322,7 @@ class Lab:
         source: str = "codex",
         cancel: threading.Event | None = None,
         memory: CarrierMemory | None = None,
+        on_instruction: Hook | None = None,
     ) -> Run:
         """Run a cell through the pipeline (`pipeline.STAGES`) and return its `Run`.
 
@@ -346,6 +352,7 @@ class Lab:
             raise CodexValueError(f"The store already holds a run `{run_id}`; pass a new `run_id` (or None).")
         state = CellState(self, code, container if memory is None else memory.container_id, "", source, profile, cancel)
         state.own = memory
+        state.hook = on_instruction
         state.run_id = run_id or state.run_id
         state.cell_id = self._cell_id(cell_id, state.run_id)
         auto = bool(self.flags.SPE_AUTO_FUSE) and source == "codex" and memory is None
@@ -383,6 +390,43 @@ class Lab:
         state = plan(rewrite(state))
         assert state.program is not None
         return state.program
+
+    def debug(
+        self,
+        code: str,
+        container: str | None = None,
+        *,
+        breakpoints: Iterable[int] = (),
+        instructions: Iterable[int] = (),
+        stop_on_nonfinite: bool = True,
+    ) -> Debugger:
+        """A debugger for this cell (`runtime.debugger`): step by instruction or line, continue to line
+        (`breakpoints`) or address (`instructions`) breakpoints, stop on the first non-finite value."""
+        from .debugger import Debugger
+
+        return Debugger(
+            self,
+            code,
+            container,
+            breakpoints=breakpoints,
+            instructions=instructions,
+            stop_on_nonfinite=stop_on_nonfinite,
+        )
+
+    def profile(
+        self,
+        code: str,
+        container: str | None = None,
+        *,
+        cell_id: str | None = None,
+        profile: bool | None = None,
+        source: str = "codex",
+    ) -> InstructionProfile:
+        """Run a cell under the instruction profiler (`runtime.instruction_profiler`): a normal run, committed
+        like any, whose profile (per instruction: count, time, FLOPs, bytes, GB/s) is returned, `run` attached."""
+        from .instruction_profiler import profile_cell
+
+        return profile_cell(self, code, container, cell_id=cell_id, profile=profile, source=source)
 
     def fail_cell(self, state: CellState, err: BaseException) -> None:
         """A failed cell: memory back as it was, one `error` beam (unless `fail_run` wrote it already), a

@@ -112,6 +112,7 @@ def _python_loop(machine: Machine, code: Statement, count: int) -> dict[str, Any
         machine.step = k
         for stmt in loop.body:
             machine.statement(stmt)
+        machine.check_cancel(code, ("end",))
         iterations = k + 1
         if machine.live is not None:
             machine.live.progress(label, iterations, count, fused=False)
@@ -149,6 +150,8 @@ def _why_not_fused(machine: Machine, code: Statement, count: int) -> str | None:
         return "fusion is off for this container (`fuse=False`)"
     if machine.profiler is not None:
         return "profiling runs every op in every format, one by one"
+    if machine.on_instruction is not None:
+        return "an instruction hook (debugger or instruction profiler) steps the loop op by op"
     if m.precision not in _FUSED_LOOP_PRECISIONS:
         return f"`@precision {m.precision}` runs op by op"
     if count == 0:

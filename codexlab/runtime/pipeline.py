@@ -319,6 +319,14 @@ def run_pipeline(state: CellState) -> Run:
         raise
     memory = state.own if state.own is not None else lab.memory(state.container)
     state.memory = memory
+    if state.own is None and memory.container_id in lab.paused:
+        from .debugger import check_not_paused
+
+        try:
+            check_not_paused(lab, memory.container_id)
+        except CodexError as err:
+            lab.fail_cell(state, err)
+            raise
     lab.cells.record(memory.container_id, state.cell_id).code = state.code
     with lab.lock_for(memory.container_id) if state.own is None else contextlib.nullcontext():
         snapshot = state.snapshot = memory.snapshot()

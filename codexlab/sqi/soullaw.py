@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from codexlab.contracts import SoulLawEvent
-from codexlab.errors import CodexConfigError, CodexNameError, ContractError, CodexValueError, did_you_mean
+from codexlab.errors import CodexConfigError, CodexNameError, CodexValueError, ContractError, did_you_mean
 from codexlab.sqi._jsonl import append_jsonl
 from codexlab.sqi._summary import STATE_OPS, as_float, derivative_order, effective_growth_limit, summary_norm
 from codexlab.sqi.soullaw_config import DEFAULT_THRESHOLDS, SoulLawConfig, UserLaw
