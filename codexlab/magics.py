@@ -438,10 +438,14 @@ class CodexMagic(Magics):
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """`%load_ext codexlab`: register `%%codex` and `%codex` (once per session)."""
+    """`%load_ext codexlab`: register `%%codex` and `%codex` (once per session), and start importing
+    what the first cell needs in the background (`runtime.preload`)."""
     if isinstance(ipython.magics_manager.registry.get("CodexMagic"), CodexMagic):
         return
     ipython.register_magics(CodexMagic(ipython))
+    from .preload import start_preload
+
+    start_preload()
 
 
 def _cell_container(cell: str) -> str | None:

@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "vcpu": 7,
     "server": 8,
     "magics": 8,
+    "preload": 8,
     "demo": 8,
     "cli": 9,
     "__init__": 10,
