@@ -49,6 +49,7 @@ from . import kernels as K
 from .arrays import ArraySpec, abs2, array_spec, rank
 from .grid import Grid
 from .qglyph import NotFusable, QGlyphProgram, QInput, QInstr, Ref, to_qglyph, to_wave_program
+from .stats import field_stats
 
 __all__ = [
     "compile_program",
@@ -163,6 +164,11 @@ def _mesh(spec: ArraySpec, axis: str) -> Any:
     return (spec.lows[index] + spec.axes[index].h * k).astype(spec.dtype)
 
 
+def _has_stats(v: Any, grid_ndim: int) -> bool:
+    """Whether a result is a non-empty field on the grid (numbers and booleans get no statistics)."""
+    return v.ndim >= max(grid_ndim, 1) and v.size > 0 and v.dtype != jnp.bool_
+
+
 def _value(v: Any, spec: ArraySpec) -> Any:
     """A result as an array of the program's precision (constants become 0-d arrays)."""
     if _is_array(v):
@@ -263,8 +269,13 @@ class CompiledProgram:
             values, _ = _evaluate(program, spec, inputs)
             return {k: _value(v, spec) for k, v in values.items() if k in kept}
 
+        def fused_stats(inputs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+            values = fused(inputs)
+            return values, {k: field_stats(v, grid.ndim) for k, v in values.items() if _has_stats(v, grid.ndim)}
+
         self._fused = fused
         self._jitted = jax.jit(fused)
+        self._jitted_stats = jax.jit(fused_stats)
         self._executables: dict[tuple[Any, ...], Any] = {}
 
     @property
@@ -278,17 +289,21 @@ class CompiledProgram:
         self._shapes = _shapes(prepared)
         return self._jitted(prepared)  # type: ignore[no-any-return]
 
-    def run_timed(self, inputs: Mapping[str, Any]) -> tuple[dict[str, Any], float]:
+    def run_timed(self, inputs: Mapping[str, Any], *, stats: bool = False) -> tuple[Any, float]:
         """Run once and say how long compiling took (ms; 0.0 when this program and these shapes were
-        compiled before in this process — a persistent cache hit is counted as compile time)."""
+        compiled before in this process — a persistent cache hit is counted as compile time).
+
+        With `stats` the result is (values, stats): each field value's `qwave.stats.field_stats`,
+        computed in the same program (one pass over memory instead of a host pass per statistic).
+        """
         prepared = _prepare(self.program.inputs, inputs, self.spec)
         shapes = _shapes(prepared)
-        key = tuple(sorted((n, s.shape, s.dtype.str) for n, s in shapes.items()))
+        key = (stats, *sorted((n, s.shape, s.dtype.str) for n, s in shapes.items()))
         exe = self._executables.get(key)
         compile_ms = 0.0
         if exe is None:
             started = time.perf_counter()
-            exe = self._jitted.lower(shapes).compile()
+            exe = (self._jitted_stats if stats else self._jitted).lower(shapes).compile()
             compile_ms = (time.perf_counter() - started) * 1e3
             self._executables[key] = exe
         self._shapes = shapes

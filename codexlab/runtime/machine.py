@@ -121,6 +121,8 @@ class Machine:
         self.last_group_info: dict[str, Any] = {}
         self._drift: dict[str, Any] = {}
         self._data: dict[str, Any] = {}
+        #: id of a field in `_data` → the entropy its program computed (`qwave.stats.field_stats`).
+        self._entropies: dict[int, float] = {}
         self._goals: list[tuple[str, ir.PNode]] = []
         self._goal_cache: dict[tuple[Any, ...], Any] = {}
 
@@ -369,6 +371,10 @@ class Machine:
             return True
         values = {bid: d for bid, d in self._data.items() if any(b.beam_id == bid for b in beams)}
         values.update({b.beam_id: self._data[p] for b in beams for p in b.parents if p in self._data})
+        known = self.governance.entropy_cache
+        for bid, data in values.items():
+            if bid not in known and id(data) in self._entropies:
+                known[bid] = self._entropies[id(data)]
         sv = self.governance.statement(
             beams,
             name=target,
@@ -400,9 +406,13 @@ class Machine:
     # --------------------------------------------------------------------------------- op support
 
     def keep_data(self, beam_id: str, value: Value) -> None:
-        """Remember a field's data by beam, for SQI entropies within the cell."""
+        """Remember a field's data by beam, for SQI entropies within the cell (with the entropy its
+        program computed, if any: `_data` keeps the data alive, so its id stays its own)."""
         if isinstance(value.data, xr.DataArray):
             self._data[beam_id] = value.data
+            stats = value.meta.get("stats")
+            if stats is not None and stats["moderate"]:
+                self._entropies[id(value.data)] = stats["entropy"]
 
     def after_op(self, beam_id: str, op: Op, value: Value, operands: list[Value]) -> None:
         """Keep the op's data for SQI and measure its discretization drift against the exact form."""
