@@ -587,7 +587,10 @@ class _LoopKernel:
 
         def finite(state: dict[str, Any]) -> Any:
             """Every carried value finite: the loop stops at the first iterate with a NaN or Inf."""
-            flags = [jnp.all(jnp.isfinite(state[n])) for n in self.names]
+            # max |x| (NaN-propagating) is finite exactly when every x is; XLA vectorizes this float
+            # reduction, unlike `all(isfinite(x))`, a boolean one (+30 % per step at 256²). Sums of `0·x`
+            # or of scaled values would do too, but XLA folds the constants into the step's arithmetic.
+            flags = [jnp.isfinite(jnp.max(jnp.abs(state[n]))) for n in self.names]
             return jnp.all(jnp.stack(flags)) if flags else jnp.array(True)
 
         def run(

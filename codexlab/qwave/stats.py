@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
-__all__ = ["STAT_KEYS", "field_stats"]
+__all__ = ["STAT_KEYS", "field_stats", "stats_of"]
 
 #: The statistics `field_stats` returns, in order (`moderate`: 1.0 when `entropy` is valid, see there).
 STAT_KEYS = ("min", "max", "sumsq", "entropy", "moderate")
@@ -43,3 +44,14 @@ def field_stats(x: Any, grid_ndim: int) -> Any:
     qlogq = jnp.sum(q * jnp.log(jnp.maximum(q, jnp.finfo(jnp.float64).tiny)))
     entropy = jnp.log(total) - qlogq / total
     return jnp.stack([lo, hi, sumsq, entropy, moderate.astype(jnp.float64)])
+
+
+_field_stats = jax.jit(field_stats, static_argnums=1)
+
+
+def stats_of(x: Any, grid_ndim: int) -> dict[str, float] | None:
+    """`field_stats` of an array that is already computed (a loop's final value), by name, in one
+    compiled pass; None for an empty array, a number or booleans."""
+    if x.ndim < max(grid_ndim, 1) or x.size == 0 or x.dtype == jnp.bool_:
+        return None
+    return dict(zip(STAT_KEYS, map(float, jax.device_get(_field_stats(x, grid_ndim))), strict=True))
