@@ -49,7 +49,7 @@ from . import kernels as K
 from .arrays import ArraySpec, abs2, array_spec, rank
 from .grid import Grid
 from .qglyph import NotFusable, QGlyphProgram, QInput, QInstr, Ref, to_qglyph, to_wave_program
-from .stats import field_stats
+from .stats import field_stats, has_stats
 
 __all__ = [
     "compile_program",
@@ -164,11 +164,6 @@ def _mesh(spec: ArraySpec, axis: str) -> Any:
     return (spec.lows[index] + spec.axes[index].h * k).astype(spec.dtype)
 
 
-def _has_stats(v: Any, grid_ndim: int) -> bool:
-    """Whether a result is a non-empty field on the grid (numbers and booleans get no statistics)."""
-    return v.ndim >= max(grid_ndim, 1) and v.size > 0 and v.dtype != jnp.bool_
-
-
 def _value(v: Any, spec: ArraySpec) -> Any:
     """A result as an array of the program's precision (constants become 0-d arrays)."""
     if _is_array(v):
@@ -271,7 +266,7 @@ class CompiledProgram:
 
         def fused_stats(inputs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
             values = fused(inputs)
-            return values, {k: field_stats(v, grid.ndim) for k, v in values.items() if _has_stats(v, grid.ndim)}
+            return values, {k: field_stats(v, grid.ndim) for k, v in values.items() if has_stats(v, grid.ndim)}
 
         self._fused = fused
         self._jitted = jax.jit(fused)
@@ -293,8 +288,8 @@ class CompiledProgram:
         """Run once and say how long compiling took (ms; 0.0 when this program and these shapes were
         compiled before in this process — a persistent cache hit is counted as compile time).
 
-        With `stats` the result is (values, stats): each field value's `qwave.stats.field_stats`,
-        computed in the same program (one pass over memory instead of a host pass per statistic).
+        With `stats` the result is (values, stats): each field value's `qwave.stats.field_stats`
+        (min, max, Σ|z|²), computed in the same program instead of by host passes over each result.
         """
         prepared = _prepare(self.program.inputs, inputs, self.spec)
         shapes = _shapes(prepared)

@@ -1,4 +1,4 @@
-"""`field_stats` (beam statistics traced into a program) against NumPy's summary and entropy."""
+"""`field_stats` and `field_entropy` (beam statistics in compiled JAX) against NumPy's summary and entropy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from codexlab.qwave.stats import STAT_KEYS, field_stats
+from codexlab.qwave.stats import STAT_KEYS, entropy_of, field_entropy, field_stats, stats_of
 from codexlab.sqi.entropy import shannon_entropy
 
 RNG = np.random.default_rng(7)
@@ -23,24 +23,27 @@ def _stats(arr: np.ndarray) -> dict[str, float]:
     [BASE, BASE.astype(np.float32), BASE + 1j * RNG.standard_normal(BASE.shape), np.stack([BASE, 3 * BASE**2])],
     ids=["f64", "f32", "c128", "vector"],
 )
-def test_stats_agree_with_numpy(arr):
+def test_stats_and_entropy_agree_with_numpy(arr):
     got = _stats(arr)
+    assert got == stats_of(arr, 2)
     real = np.abs(arr).astype(np.float64) if np.iscomplexobj(arr) else arr.astype(np.float64)
     assert got["min"] == real.min() and got["max"] == real.max()
     assert np.isclose(got["sumsq"], np.sum(real**2), rtol=1e-12)
     dims = (["component"] if arr.ndim == 3 else []) + ["x", "y"]
-    assert got["moderate"] == 1.0
-    assert np.isclose(got["entropy"], shannon_entropy(xr.DataArray(arr, dims=dims)), rtol=1e-12)
+    h = entropy_of(arr, 2)
+    assert h is not None and np.isclose(h, shannon_entropy(xr.DataArray(arr, dims=dims)), rtol=1e-12)
     # independently: −Σ p log p with p ∝ |ψ|² summed over components
     p = np.sum(real.reshape(-1, *arr.shape[-2:]) ** 2, axis=0).ravel()
     p = p / p.sum()
-    assert np.isclose(got["entropy"], -np.sum(p * np.log(p)), rtol=1e-10)
+    assert np.isclose(h, -np.sum(p * np.log(p)), rtol=1e-10)
 
 
 @pytest.mark.parametrize("scale", [0.0, 1e-200, 1e200, np.inf, np.nan])
 def test_extreme_fields_leave_the_entropy_to_the_host(scale):
     arr = BASE * scale if np.isfinite(scale) and scale != 0 else np.full(BASE.shape, scale)
-    got = _stats(arr)
-    assert got["moderate"] == 0.0  # the caller computes the entropy on the host (scaled)
-    with np.errstate(all="ignore"):
-        assert got["min"] == np.min(arr) or (np.isnan(got["min"]) and np.isnan(np.min(arr)))
+    assert float(jax.jit(lambda a: field_entropy(a, 2))(arr)[1]) == 0.0
+    assert entropy_of(arr, 2) is None  # the caller computes it on the host (scaled)
+
+
+def test_numbers_and_empty_arrays_have_no_statistics():
+    assert stats_of(np.float64(3.0), 2) is None and entropy_of(np.zeros((0, 4)), 2) is None
