@@ -4,7 +4,7 @@
 
 Each case is `u ← u + dt·Δu` (5-point Laplacian, periodic, float64) from the same Gaussian, run by:
 - NumPy: `np.roll` per step;
-- py-pde: its numba-compiled explicit stepper (`pde.DiffusionPDE` on a periodic `CartesianGrid`), if
+- py-pde: its numba-compiled explicit Euler stepper (`pde.DiffusionPDE` on a periodic `CartesianGrid`), if
   py-pde is installed (else the row says so);
 - hand-written JAX: one jitted `lax.fori_loop`, two stencils — `jnp.roll`, and `jnp.pad(wrap)` + slices
   — and the faster of the two is the reference (on the CPU the best one differs by size);
@@ -69,7 +69,7 @@ def pypde_solver(u0: np.ndarray, h: float, dt: float, steps: int) -> Callable[[]
     eq = pde.DiffusionPDE(diffusivity=1.0)
 
     def run() -> np.ndarray:
-        out = eq.solve(state, t_range=steps * dt, dt=dt, solver="explicit", tracker=None, adaptive=False)
+        out = eq.solve(state, t_range=steps * dt, dt=dt, solver="euler", tracker=None, adaptive=False)
         return np.asarray(out.data)
 
     return run
@@ -119,7 +119,7 @@ def bench_case(n: int, steps: int, repeats: int) -> tuple[list[tuple[str, float,
         }
         pypde = pypde_solver(u0, h, dt, steps)
         if not isinstance(pypde, str):
-            contenders["py-pde explicit `solve` (numba)"] = pypde
+            contenders["py-pde Euler `solve` (numba)"] = pypde
         results: dict[str, Any] = {name: fn() for name, fn in contenders.items()}  # warm-up, and the finals
         for fn in contenders.values():
             fn()
@@ -142,9 +142,7 @@ def bench_case(n: int, steps: int, repeats: int) -> tuple[list[tuple[str, float,
             rows.append(("py-pde", float("nan"), pypde))
         else:
             rows[-2:-1] = []
-            rows.append(
-                ("py-pde explicit `solve` (numba)", med["py-pde explicit `solve` (numba)"], "compiles per call")
-            )
+            rows.append(("py-pde Euler `solve` (numba)", med["py-pde Euler `solve` (numba)"], "compiles per call"))
         return rows, best_jax
 
 

@@ -123,24 +123,28 @@ def _kernel(name: str, da: xr.DataArray, grid: Grid, method: str, backend: str |
     return getattr(K, name)(da.values, K.axis_specs(grid), method=method, backend=backend, **kw)
 
 
-def _same_coords(values: Any, like: xr.DataArray, grid: Grid) -> bool:
-    """Whether a result can take `like`'s coordinates as they are: both scalar fields on `grid`, whose
-    coordinates `like` holds exactly (and nothing else)."""
-    if is_dask_array(values) or np.ndim(values) != grid.ndim or like.dims != grid.names:
-        return False
+def _scalar_like(values: Any, like: xr.DataArray, grid: Grid) -> xr.DataArray | None:
+    """A scalar field to shape a scalar result after: `like` (or its first component, for a vector
+    operand) when it holds exactly `grid`'s coordinates and nothing else; None otherwise."""
+    if is_dask_array(values) or np.ndim(values) != grid.ndim:
+        return None
+    lead = [d for d in (COMPONENT, COMPONENT2) if d in like.dims]
     given = like.coords.variables
-    if set(given) != set(grid.names):
-        return False
-    return all(np.array_equal(given[a.name].values, a.coords) for a in grid.axes)
+    if tuple(d for d in like.dims if d not in lead) != grid.names or set(given) - set(lead) != set(grid.names):
+        return None
+    if not all(np.array_equal(given[a.name].values, a.coords) for a in grid.axes):
+        return None
+    return like.isel({d: 0 for d in lead}, drop=True) if lead else like
 
 
 def _result(values: Any, like: xr.DataArray, grid: Grid, name: str | None, units: str) -> xr.DataArray:
     """Wrap kernel output like the input field: same grid and bcs, axis coordinate attrs kept. No content
     `id`: hashing the output costs more than the kernel at 512² (`content_id(da.values)` gives one)."""
-    if _same_coords(values, like, grid):
+    base = _scalar_like(values, like, grid)
+    if base is not None:
         # A scalar result on the operand's own coordinates: a shallow copy keeps them with their indexes
         # (rebuilding the pandas indexes costs more than a 512² kernel); values and attrs as make_field's.
-        out = like.copy(deep=False, data=aligned(np.asarray(values)))
+        out = base.copy(deep=False, data=aligned(np.asarray(values)))
         out.name, out.attrs, out.encoding = name, {"units": units, **grid.to_attrs()}, {}
         return out
     out = make_field(

@@ -85,6 +85,10 @@ def test_a_result_keeps_the_operands_coordinates_and_attrs_without_copying_them(
     assert "id" not in out.attrs and out.encoding == {} and out.values.ctypes.data % 64 == 0
     np.testing.assert_allclose(out.values, -5 * np.pi**2 * da.values, atol=1e-9)
     assert da.attrs == {} and da.coords["x"].attrs == {"units": "m"}  # the operand is left as it was
+    div = da.cx.grad("spectral").cx.div("spectral")  # a vector operand, a scalar result: the same coordinates
+    assert div.dims == da.dims and set(div.coords) == {"x", "y"} and div.indexes["y"].equals(da.indexes["y"])
+    assert div.coords["x"].attrs == {"units": "m"} and div.attrs["bc"] == out.attrs["bc"]
+    np.testing.assert_allclose(div.values, out.values, atol=1e-9)
 
 
 def test_the_cached_grid_follows_new_coordinates_and_bcs() -> None:
