@@ -14,11 +14,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-__all__ = ["STAT_KEYS", "entropy_of", "field_entropy", "field_stats", "has_stats", "stats_of"]
+__all__ = ["ENTROPY_MIN_POINTS", "STAT_KEYS", "entropy_of", "field_entropy", "field_stats", "has_stats", "stats_of"]
 
 #: The statistics `field_stats` returns, in order.
 STAT_KEYS = ("min", "max", "sumsq")
+
+#: Fields below this many points get their entropy from NumPy (`entropy_of`).
+ENTROPY_MIN_POINTS = 1 << 14
 
 #: Within these amplitudes |z|² log |z|² neither overflows nor underflows.
 _SAFE = (1e-100, 1e100)
@@ -71,10 +75,12 @@ def stats_of(x: Any, grid_ndim: int) -> dict[str, float] | None:
 
 
 def entropy_of(x: Any, grid_ndim: int) -> float | None:
-    """`field_entropy` of a computed array in one compiled pass; None where the host must compute it
-    (extreme amplitudes, see there) or for what is not a field."""
+    """`field_entropy` of a computed array in one compiled pass; None where the host computes it: small
+    fields (NumPy is faster than a dispatch there), extreme amplitudes (see there), what is not a field."""
     from .kernels import as_array
 
+    if np.size(x) < ENTROPY_MIN_POINTS:
+        return None
     x = as_array(x)  # an aligned NumPy field is aliased, not copied
     if not has_stats(x, grid_ndim):
         return None

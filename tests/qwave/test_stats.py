@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from codexlab.qwave.stats import STAT_KEYS, entropy_of, field_entropy, field_stats, stats_of
+from codexlab.qwave.stats import ENTROPY_MIN_POINTS, STAT_KEYS, entropy_of, field_entropy, field_stats, stats_of
 from codexlab.sqi.entropy import shannon_entropy
 
 RNG = np.random.default_rng(7)
-BASE = RNG.standard_normal((48, 40))
+BASE = RNG.standard_normal((160, 128))  # above ENTROPY_MIN_POINTS, so the compiled pass runs
 
 
 def _stats(arr: np.ndarray) -> dict[str, float]:
@@ -45,5 +45,7 @@ def test_extreme_fields_leave_the_entropy_to_the_host(scale):
     assert entropy_of(arr, 2) is None  # the caller computes it on the host (scaled)
 
 
-def test_numbers_and_empty_arrays_have_no_statistics():
+def test_numbers_empty_arrays_and_small_fields_leave_it_to_the_host():
     assert stats_of(np.float64(3.0), 2) is None and entropy_of(np.zeros((0, 4)), 2) is None
+    small = BASE[:64, :64]
+    assert small.size < ENTROPY_MIN_POINTS and entropy_of(small, 2) is None
