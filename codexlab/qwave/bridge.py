@@ -585,7 +585,8 @@ class _LoopKernel:
             # max |x| (NaN-propagating) is finite exactly when every x is; XLA vectorizes this float
             # reduction, unlike `all(isfinite(x))`, a boolean one (+30 % per step at 256²). Sums of `0·x`
             # or of scaled values would do too, but XLA folds the constants into the step's arithmetic.
-            flags = [jnp.isfinite(jnp.max(jnp.abs(state[n]))) for n in self.names]
+            inexact = [state[n] for n in self.names if jnp.issubdtype(state[n].dtype, jnp.inexact) and state[n].size]
+            flags = [jnp.isfinite(jnp.max(jnp.abs(x))) for x in inexact]  # integers and booleans are finite
             return jnp.all(jnp.stack(flags)) if flags else jnp.array(True)
 
         def run(
