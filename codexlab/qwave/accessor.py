@@ -7,7 +7,7 @@ Registered by `import codexlab` (the class is imported only when `.cx` is first 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import xarray as xr
 
@@ -21,12 +21,20 @@ if TYPE_CHECKING:
 __all__ = ["CodexAccessor"]
 
 
+class _GridArgs(TypedDict):
+    grid: Grid
+    bc: ops.BC
+
+
 class CodexAccessor:
     """Differential operators on a field: `.grad() .div() .curl() .lap() .dalembert() .ddt() .partial()`,
     and `.plot()`."""
 
     def __init__(self, da: xr.DataArray) -> None:
         self._da = da
+        #: Grids by `bc`, the `bc` attr and the coordinate variables: xarray keeps one accessor per
+        #: DataArray, so repeated calls on a field read its coordinates once.
+        self._grids: dict[Any, tuple[Any, Grid]] = {}
 
     @property
     def kind(self) -> str:
@@ -35,7 +43,21 @@ class CodexAccessor:
 
     def grid(self, bc: ops.BC = None) -> Grid:
         """The grid the field lives on (coordinates, bcs from `bc` or the `bc` attr)."""
-        return grid_of(self._da, bc)
+        coords = tuple(self._da.coords.variables.values())  # held below, so their ids stay theirs
+        key = (
+            bc if bc is None or isinstance(bc, str) else tuple(sorted(bc.items())),
+            self._da.attrs.get("bc"),
+            tuple(map(id, coords)),
+        )
+        if key not in self._grids:
+            self._grids[key] = (coords, grid_of(self._da, bc))
+        return self._grids[key][1]
+
+    def _grid_for(self, grid: Grid | None, bc: ops.BC) -> _GridArgs:
+        """The operator's `grid` and `bc`: this field's (cached) grid unless one was given."""
+        if grid is not None:
+            return {"grid": grid, "bc": bc}
+        return {"grid": self.grid(bc), "bc": None}
 
     def grad(
         self,
@@ -47,7 +69,7 @@ class CodexAccessor:
         backend: str | None = None,
     ) -> xr.DataArray:
         """∇f (see `operators.grad`)."""
-        return ops.grad(self._da, method, order, grid=grid, bc=bc, backend=backend)
+        return ops.grad(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
     def div(
         self,
@@ -59,7 +81,7 @@ class CodexAccessor:
         backend: str | None = None,
     ) -> xr.DataArray:
         """∇·F (see `operators.div`)."""
-        return ops.div(self._da, method, order, grid=grid, bc=bc, backend=backend)
+        return ops.div(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
     def curl(
         self,
@@ -71,7 +93,7 @@ class CodexAccessor:
         backend: str | None = None,
     ) -> xr.DataArray:
         """∇×F (see `operators.curl`)."""
-        return ops.curl(self._da, method, order, grid=grid, bc=bc, backend=backend)
+        return ops.curl(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
     def lap(
         self,
@@ -83,7 +105,7 @@ class CodexAccessor:
         backend: str | None = None,
     ) -> xr.DataArray:
         """Δf (see `operators.lap`)."""
-        return ops.lap(self._da, method, order, grid=grid, bc=bc, backend=backend)
+        return ops.lap(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
     def dalembert(
         self,
@@ -96,7 +118,7 @@ class CodexAccessor:
         backend: str | None = None,
     ) -> xr.DataArray:
         """□f = ∂²f/∂t² − c²Δf (see `operators.dalembert`)."""
-        return ops.dalembert(self._da, c, method, order, grid=grid, bc=bc, backend=backend)
+        return ops.dalembert(self._da, c, method, order, backend=backend, **self._grid_for(grid, bc))
 
     def ddt(
         self,
@@ -108,7 +130,7 @@ class CodexAccessor:
         backend: str | None = None,
     ) -> xr.DataArray:
         """d/dt f along the time axis `t` (see `operators.ddt`)."""
-        return ops.ddt(self._da, method, order, grid=grid, bc=bc, backend=backend)
+        return ops.ddt(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
     def partial(
         self,
@@ -122,7 +144,7 @@ class CodexAccessor:
         backend: str | None = None,
     ) -> xr.DataArray:
         """∂f/∂axis (see `operators.partial`)."""
-        return ops.partial(self._da, axis, deriv, method, order, grid=grid, bc=bc, backend=backend)
+        return ops.partial(self._da, axis, deriv, method, order, backend=backend, **self._grid_for(grid, bc))
 
     def plot(self, name: str | None = None) -> go.Figure:
         """The field as a Plotly figure: heatmap (2-D; mid-plane of 3-D) or line (1-D) per plane (see

@@ -148,9 +148,9 @@ class Lab:
         self.progress = True
         #: Seconds between live HUD updates while a cell runs (when something follows the bus).
         self.live_interval_s = 0.1
-        #: Vault snapshots: `bound` keeps the values bound to names (every beam's `vault_ref` still
-        #: resolves for those), `all` every op's value.
-        self.snapshots = "bound"
+        #: Vault snapshots: `bound` keeps the values bound to names (a beam without a snapshot has no
+        #: `vault_ref`, so every one resolves), `all` every op's value (the `VAULT_ALL` flag).
+        self.snapshots = "all" if self.flags.VAULT_ALL else "bound"
         self._kg: Any = None
         #: Whether committed runs are exported to the knowledge graph at `<home>/kg/`.
         self.graph = graph

@@ -125,6 +125,8 @@ class Machine:
         self.last_group_info: dict[str, Any] = {}
         self._drift: dict[str, Any] = {}
         self._data: dict[str, Any] = {}
+        #: id of a field in `_data` → its entropy (`entropy`), None where the host computes it.
+        self._entropies: dict[int, float | None] = {}
         self._goals: list[tuple[str, ir.PNode]] = []
         self._goal_cache: dict[tuple[Any, ...], Any] = {}
 
@@ -382,6 +384,12 @@ class Machine:
             return True
         values = {bid: d for bid, d in self._data.items() if any(b.beam_id == bid for b in beams)}
         values.update({b.beam_id: self._data[p] for b in beams for p in b.parents if p in self._data})
+        known = self.governance.entropy_cache
+        for bid, data in values.items():
+            if bid not in known:
+                h = self.entropy(data)
+                if h is not None:
+                    known[bid] = h
         sv = self.governance.statement(
             beams,
             name=target,
@@ -411,6 +419,15 @@ class Machine:
         return False
 
     # --------------------------------------------------------------------------------- op support
+
+    def entropy(self, data: Any) -> float | None:
+        """A kept field's entropy in one compiled pass (`qwave.stats.entropy_of`), once per field: several
+        beams read the same data (`_data` keeps it alive, so its id stays its own). None: the host's."""
+        from ..qwave.stats import entropy_of
+
+        if id(data) not in self._entropies:
+            self._entropies[id(data)] = entropy_of(data.values, self.memory.grid.ndim)
+        return self._entropies[id(data)]
 
     def keep_data(self, beam_id: str, value: Value) -> None:
         """Remember a field's data by beam, for SQI entropies within the cell."""
