@@ -27,14 +27,14 @@ from typing import Any
 
 import sympy
 
-from ..errors import BackendError, CodexError, ResourceError
+from ..errors import BackendError, CodexError, ResourceError, located
 from ..ops import OpSpec, OpTable
 from ..photon import ir
 from ..photon.printing import to_unicode
 from ..photon.symbolic import NoSymbolicForm, to_sympy
 from .analysis import RewrittenCell, RewrittenStatement
 from .memory import CarrierMemory
-from .program import Group, Leaf, LoopCode, Op, Program, Statement
+from .program import Group, Leaf, LoopCode, Op, Program, Statement, check_iterations, nest_iterations
 
 __all__ = ["PlanSettings", "plan_cell", "plan_expression", "sym_size", "DEFAULT_SIZE_BOUND", "HARD_SIZE_LIMIT"]
 
@@ -353,7 +353,18 @@ def plan_cell(cell: RewrittenCell, memory: CarrierMemory, settings: PlanSettings
             statements.append(planner.statement(rs))
         except CodexError as err:
             raise err.at(rs.line or getattr(rs.stmt, "line", 0), getattr(rs.stmt, "column", 0)) from None
+        except Exception as err:  # noqa: BLE001 - only CodexErrors leave the planner, located at their statement
+            raise located(err, rs.line or getattr(rs.stmt, "line", 0), getattr(rs.stmt, "column", 0)) from err
+        _check_loop_nest(statements[-1])
     return Program(statements)
+
+
+def _check_loop_nest(code: Statement) -> None:
+    """Refuse a loop nest whose literal bounds multiply past the limit, before anything runs."""
+    try:
+        check_iterations(nest_iterations(code))
+    except ResourceError as err:
+        raise err.at(code.line, code.column) from None
 
 
 def plan_expression(

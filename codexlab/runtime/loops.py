@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from ..errors import CodexTypeError, CodexValueError, ResourceError
+from ..errors import CodexTypeError, CodexValueError
 from .codex_trace import trace_event
 from .dispatch import PRECISION_DTYPES, as_grid_array, from_array, materialize
 from .memory import Binding
-from .program import Statement
+from .program import Statement, check_iterations
 from .values import Value, kind_of_data
 
 if TYPE_CHECKING:
@@ -54,14 +54,8 @@ def _count(machine: Machine, code: Statement) -> int:
     n = materialize(machine, machine.run_quiet(bound))
     if not isinstance(n, int | float) or isinstance(n, bool) or not math.isfinite(n) or n < 0 or int(n) != n:
         raise CodexValueError(f"A loop count must be a whole number ≥ 0, got `{bound.text}`.")
-    from .machine import LIMITS
-
     total = int(n) * machine.loop_scale
-    if total > LIMITS["loop_iterations"]:
-        raise ResourceError(
-            f"The loop asks for {total:,} iterations (nested loops multiply), over the limit of "
-            f"{LIMITS['loop_iterations']:,}; bound it lower."
-        )
+    check_iterations(total)
     if machine.governance is not None:
         machine.governance.check_resources(loop_iterations=total)
     return int(n)

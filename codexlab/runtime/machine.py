@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from ..contracts import BeamEvent
-from ..errors import CodexCancelled, CodexError, CodexTypeError, ResourceError
+from ..errors import CodexCancelled, CodexError, CodexTypeError, ResourceError, located
 from ..ops import OpTable
 from ..photon import ir
 from ..photon.symbolic import exact_terms
@@ -32,14 +32,13 @@ from .codex_trace import step_kind, trace_event
 from .cost import CodexCostEstimator
 from .dispatch import ConsentRefused, materialize, run_ops, statement_hash
 from .memory import Binding, CarrierMemory
-from .program import Leaf, Op, Program, Statement
+from .program import LIMITS, Leaf, Op, Program, Statement
 from .states import States
 from .values import Value, Vetoed
 
 __all__ = ["Machine", "CellResult", "LIMITS"]
 
 #: Resource limits checked before anything is allocated (SoulLaw's resource law reads these too).
-LIMITS = {"grid_points": 64 * 1024 * 1024, "loop_iterations": 1_000_000}
 
 
 @dataclass
@@ -179,6 +178,8 @@ class Machine:
                 self.binding(code)
         except CodexError as err:
             raise err.at(code.line, code.column) from None
+        except Exception as err:  # noqa: BLE001 - only CodexErrors leave a statement, located at it
+            raise located(err, code.line, code.column) from err
 
     def directive(self, code: Statement) -> None:
         from ..lang import ast

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ResourceError
 from ..photon import ir
 
 __all__ = ["Op", "Leaf", "Group", "Statement", "LoopCode", "Program", "Instruction"]
@@ -75,6 +76,30 @@ class Group:
 
     index: int
     regs: tuple[str, ...]
+
+
+#: Run-time limits: points of one grid, and iterations of a loop nest (nested counts multiply).
+LIMITS = {"grid_points": 64 * 1024 * 1024, "loop_iterations": 1_000_000}
+
+
+def check_iterations(total: int) -> None:
+    """Refuse a loop (nest) that would run its innermost body `total` times, past the limit."""
+    if total > LIMITS["loop_iterations"]:
+        raise ResourceError(
+            f"The loop asks for {total:,} iterations (nested loops multiply), over the limit of "
+            f"{LIMITS['loop_iterations']:,}; bound it lower."
+        )
+
+
+def nest_iterations(code: Statement) -> int:
+    """How often the innermost bodies of a loop nest run, from its literal bounds (exact ints, never
+    wrapping); a bound known only at run time counts as 1 here and is checked when it is known."""
+    if code.loop is None:
+        return 0
+    bound = code.loop.count or code.loop.bound
+    exact = bound.exact if bound is not None else None
+    n = int(exact) if getattr(exact, "is_Integer", False) and exact >= 0 else 1
+    return n * max(1, sum(nest_iterations(s) for s in code.loop.body))
 
 
 @dataclass
