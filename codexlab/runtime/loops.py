@@ -24,7 +24,7 @@ from .codex_trace import trace_event
 from .dispatch import PRECISION_DTYPES, as_grid_array, from_array, materialize
 from .memory import Binding
 from .program import Statement, check_iterations
-from .values import Value, kind_of_data
+from .values import Value, Vetoed, kind_of_data
 
 if TYPE_CHECKING:
     from .machine import Machine
@@ -116,6 +116,15 @@ def _python_loop(machine: Machine, code: Statement, count: int) -> dict[str, Any
         if tracker is not None:
             tracker.observe(k, current, lambda v: materialize(machine, v))
         if loop.until is not None:
+            blocked = machine.blocked(loop.until)
+            if blocked is not None:  # the condition reads a vetoed name: it cannot be decided
+                return {
+                    "iterations": iterations,
+                    "condition_met": False,
+                    "attractor": None,
+                    "stopped_at": None,
+                    "undecided": blocked.reason.replace("not computed: it", "the condition"),
+                }
             cond = materialize(machine, machine.run_quiet(loop.until))
             if not isinstance(cond, bool):
                 raise CodexTypeError("The condition of `⟲ until` must be a comparison of numbers.")
@@ -234,6 +243,14 @@ def run_loop(machine: Machine, code: Statement) -> None:
         n for n in loop.names if n in m.bindings
     ]
     parents = [m.bindings[n].value.beam_id for n in reads if n in m.bindings]
+    bound = loop.count or loop.bound
+    blocked = machine.blocked(bound) if bound is not None else None
+    if blocked is not None:  # a bound that reads a vetoed name: the loop is not computed, like a statement
+        for name in loop.names:
+            record = Vetoed(name, blocked.law, blocked.reason, blocked.beam_id)
+            m.veto(record)
+            machine.result.values[name] = record
+        return
     count = _count(machine, code)
     saved_quiet, saved_scale = machine.quiet, machine.loop_scale
     machine.quiet, machine.loop_scale = True, machine.loop_scale * max(count, 1)
@@ -275,6 +292,9 @@ def _loop_beams(
     if stopped is not None:
         result["stopped_at"] = stopped
         result["warning"] = f"`⟲` stopped at iteration {stopped}: a value became NaN or Inf."
+        machine.trace.append(trace_event("warning", message=result["warning"]))
+    elif run.get("undecided"):
+        result["warning"] = f"`⟲ until` stopped after {result['iterations']} iterations: {run['undecided']}."
         machine.trace.append(trace_event("warning", message=result["warning"]))
     elif not met:
         result["warning"] = f"`⟲ until` stopped after {count} iterations without its condition holding."

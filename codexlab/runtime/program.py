@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import ResourceError
 from ..photon import ir
+from ..sqi.soullaw_config import DEFAULT_THRESHOLDS
 
 __all__ = ["Op", "Leaf", "Group", "Statement", "LoopCode", "Program", "Instruction"]
 
@@ -78,8 +79,12 @@ class Group:
     regs: tuple[str, ...]
 
 
-#: Run-time limits: points of one grid, and iterations of a loop nest (nested counts multiply).
-LIMITS = {"grid_points": 64 * 1024 * 1024, "loop_iterations": 1_000_000}
+#: Run-time limits: points of one grid, and iterations of a loop nest (nested counts multiply); they start
+#: at SoulLaw's defaults, which a container's policy may lower further.
+LIMITS = {
+    "grid_points": int(DEFAULT_THRESHOLDS["max_grid_points"]),
+    "loop_iterations": int(DEFAULT_THRESHOLDS["max_loop_iterations"]),
+}
 
 
 def check_iterations(total: int) -> None:

@@ -166,3 +166,22 @@ def test_an_unexpected_error_in_any_stage_is_a_located_evaluation_error(lab, mon
     assert "KeyError" in str(err) and "ComplexInfinity" in str(err)
     assert isinstance(err.__cause__, KeyError)
     _only_error_beam(lab)
+
+
+# ------------------------------------------------------------------------- found by the evaluator fuzz
+
+
+def test_an_until_condition_on_a_vetoed_name_stops_the_loop_instead_of_a_name_error(lab):
+    run = lab.run("a = log(0.0)\n⟲ until ‖a‖ < 1 max 3 { a = a * 0.5 }\nb = 1")
+    assert run.values["a"].law == "finite" and run.values["b"] == 1
+    loop = next(b for b in run.beams if b.stage == "loop" and "iterations" in b.result)
+    assert loop.result["condition_met"] is False
+    assert "the condition uses `a`, vetoed by `finite`" in loop.result["warning"]
+
+
+def test_a_loop_bound_on_a_vetoed_name_leaves_the_loop_not_computed(lab):
+    run = lab.run("n = log(0.0)\na = 1\n⟲ n { a = a * 0.5 }\nb = a + 1\nc = 2")
+    assert run.values["a"].law == "finite" and "uses `n`" in run.values["a"].reason
+    assert run.values["b"].law == "finite"  # reads `a`, which the loop could not compute
+    assert run.values["c"] == 2
+    assert not any(b.stage == "loop" for b in run.beams)
