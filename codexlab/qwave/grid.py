@@ -52,7 +52,7 @@ class Axis:
         if not float(self.hi) > float(self.lo):
             raise CodexValueError(f"Axis `{self.name}` needs hi > lo, got `{self.lo}..{self.hi}`; swap the bounds.")
         if not math.isfinite(float(self.hi) - float(self.lo)):
-            raise CodexValueError(f"Axis `{self.name}` needs finite bounds, got `{self.lo}..{self.hi}`.")
+            raise CodexValueError(f"Axis `{self.name}` needs a finite width, got `{self.lo}..{self.hi}`; narrow it.")
         if not self.spacing >= MIN_SPACING:
             raise CodexValueError(
                 f"Axis `{self.name}` has a spacing of {self.spacing:.3g}, below the smallest that derivatives "

@@ -64,6 +64,17 @@ TEMPLATES = (
     ("⧖{s}", None),
     ("{s} ↔ {s}", None),
     ("relax({s})", "s"),
+    ("evolve({s}, steps=2, dt=1e-4)", "s"),
+    ("evolve({s}, steps=1, dt=1e-4, eq=\"heat\")", "s"),
+    ("∂y {s} + ∂t {s}", "s"),
+    ("mean({s}) + integral({s})", None),
+    ("max(re({s})) - min(im({s}))", None),
+    ("sqrt(conj({s})) * tan({s})", "s"),
+    ("plane_wave({n}, 2) + zeros() + ones()", "s"),
+    ("random() * {n}", "s"),
+    ("{s} < {n}", None),
+    ("‖{s}‖ ≥ {n}", None),
+    ("_ + 1", None),
 )
 DIRECTIVES = (
     "@precision fp64",
@@ -77,6 +88,12 @@ DIRECTIVES = (
     "@method spectral",
     "@seed 3",
     "@wave c=2",
+    "@precision fp16",
+    "@precision fp8_e4m3",
+    "@precision int8",
+    "@precision fp4_e2m1",
+    "@grid x:-1..1:8, y:-1..1:8",
+    "@grid x:0..1e-100:3, y:0..1:3",
 )
 
 
@@ -111,7 +128,7 @@ def scrolls(draw: st.DrawFn) -> str:
             lines.append(draw(st.sampled_from(DIRECTIVES)))
         elif form == "loop":
             s = draw(st.sampled_from(scalars))
-            inner = draw(st.sampled_from(("", " ⟲ 2 { a = 1 }")))
+            inner = draw(st.sampled_from(("", " ⟲ 2 { a = 1 }", " ⟲ ‖f0‖ { a = 1 }")))
             lines.append(f"⟲ {draw(st.integers(0, 3))} {{ {s} = {s} + 1e-3*Δ{s}{inner and ';'}{inner} }}")
         elif form == "until":
             s = draw(st.sampled_from(scalars))
