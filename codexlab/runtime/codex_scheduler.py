@@ -42,6 +42,8 @@ __all__ = ["PlanSettings", "plan_cell", "plan_expression", "sym_size", "DEFAULT_
 DEFAULT_SIZE_BOUND = 2000
 #: Under `@method exact`, an exact form that grows past this many nodes is refused with a sentence.
 HARD_SIZE_LIMIT = 50_000
+#: The most grid ops fused into one compiled program (a deterministic cap on compile work).
+MAX_GROUP_OPS = 8
 #: Precisions whose grid ops may fuse into one program (others run each op in its own format).
 FUSED_PRECISIONS = frozenset({"fp64", "fp32", "fp16", "bf16"})
 _FIELD_METHODS = ("fd2", "fd4", "spectral")
@@ -315,7 +317,10 @@ class _Planner:
                 key = level[op.reg] if fuse else -1 - len(members)
                 members.setdefault(key, []).append(op.reg)
         keys = sorted(members, key=lambda k: (level[members[k][0]], k if k >= 0 else -k))
-        groups = [Group(i, tuple(members[k])) for i, k in enumerate(keys)]
+        # A level longer than MAX_GROUP_OPS is cut into programs of that many ops, in op order (each reads
+        # the earlier ones' registers): compiling one program grows faster than its op count.
+        chunks = [members[k][i : i + MAX_GROUP_OPS] for k in keys for i in range(0, len(members[k]), MAX_GROUP_OPS)]
+        groups = [Group(i, tuple(regs)) for i, regs in enumerate(chunks)]
         for g in groups:
             for reg in g.regs:
                 by_reg[reg].group = g.index

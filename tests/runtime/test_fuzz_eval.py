@@ -65,7 +65,7 @@ TEMPLATES = (
     ("{s} ↔ {s}", None),
     ("relax({s})", "s"),
     ("evolve({s}, steps=2, dt=1e-4)", "s"),
-    ("evolve({s}, steps=1, dt=1e-4, eq=\"heat\")", "s"),
+    ('evolve({s}, steps=1, dt=1e-4, eq="heat")', "s"),
     ("∂y {s} + ∂t {s}", "s"),
     ("mean({s}) + integral({s})", None),
     ("max(re({s})) - min(im({s}))", None),

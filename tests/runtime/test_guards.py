@@ -13,6 +13,7 @@ import sympy
 from codexlab.errors import CodexError, CodexEvaluationError, CodexValueError, ResourceError
 from codexlab.photon.bounds import MAX_EXACT_BITS, power_bits
 from codexlab.runtime import Lab
+from codexlab.runtime.codex_scheduler import MAX_GROUP_OPS
 from codexlab.runtime.program import LIMITS
 
 GRID = "@grid x:-1..1:16, y:-1..1:16\n"
@@ -185,3 +186,15 @@ def test_a_loop_bound_on_a_vetoed_name_leaves_the_loop_not_computed(lab):
     assert run.values["b"].law == "finite"  # reads `a`, which the loop could not compute
     assert run.values["c"] == 2
     assert not any(b.stage == "loop" for b in run.beams)
+
+
+def test_a_long_chain_of_grid_ops_compiles_in_bounded_programs_with_the_same_value(tmp_path):
+    lab = Lab(home=tmp_path / "home", flags={"COST_THRESHOLD": 0.0})  # every op on the grid
+    chain = "f" + " + f" * 20  # 21 grid additions; one program would compile superlinearly in its length
+    code = "@grid x:-1..1:16, y:-1..1:16\nf := sin(3*x)*cos(2*y)\nq = " + chain
+    program = lab.compile(code)
+    groups = [g for s in program.statements for g in s.groups]
+    assert len(groups) >= 3 and all(len(g.regs) <= MAX_GROUP_OPS for g in groups)
+    q = lab.run(code).values["q"]
+    X, Y = np.meshgrid(q.x.values, q.y.values, indexing="ij")
+    np.testing.assert_allclose(q.values, 21 * np.sin(3 * X) * np.cos(2 * Y), atol=1e-12)
