@@ -36,7 +36,17 @@ from .analysis import RewrittenCell, RewrittenStatement
 from .memory import CarrierMemory
 from .program import Group, Leaf, LoopCode, Op, Program, Statement, check_iterations, nest_iterations
 
-__all__ = ["PlanSettings", "plan_cell", "plan_expression", "sym_size", "DEFAULT_SIZE_BOUND", "HARD_SIZE_LIMIT"]
+__all__ = [
+    "PlanSettings",
+    "plan_cell",
+    "plan_expression",
+    "sym_size",
+    "sym_depth",
+    "DEFAULT_SIZE_BOUND",
+    "HARD_SIZE_LIMIT",
+    "MAX_EXACT_DEPTH",
+    "MAX_GROUP_OPS",
+]
 
 #: The default `COST_THRESHOLD`: exact results with more SymPy nodes than this run on the grid.
 DEFAULT_SIZE_BOUND = 2000
@@ -44,6 +54,8 @@ DEFAULT_SIZE_BOUND = 2000
 HARD_SIZE_LIMIT = 50_000
 #: The most grid ops fused into one compiled program (a deterministic cap on compile work).
 MAX_GROUP_OPS = 8
+#: Exact forms nested deeper than this are not differentiated (SymPy's chain rule recurses per level).
+MAX_EXACT_DEPTH = 64
 #: Precisions whose grid ops may fuse into one program (others run each op in its own format).
 FUSED_PRECISIONS = frozenset({"fp64", "fp32", "fp16", "bf16"})
 _FIELD_METHODS = ("fd2", "fd4", "spectral")
@@ -69,6 +81,19 @@ def sym_size(expr: Any, cap: int) -> int:
             if count > cap:
                 return count
     return count
+
+
+def sym_depth(expr: Any, cap: int) -> int:
+    """Nesting depth of an exact value (matrices: the deepest entry), counted up to `cap` + 1."""
+    stack = [(item, 1) for item in (expr if isinstance(expr, sympy.MatrixBase) else [expr])]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > cap:
+            return deepest
+        stack.extend((arg, depth + 1) for arg in getattr(node, "args", ()))
+    return deepest
 
 
 def _key(n: ir.PNode) -> str:
@@ -222,6 +247,13 @@ class _Planner:
         # then measures its drift against them.
         limit = HARD_SIZE_LIMIT if self.memory.method == "exact" else max(self.settings.size_bound, DEFAULT_SIZE_BOUND)
         if spec.order > 0 and any(sizes.get(c.id, 0) > limit for c in children):
+            return None, None
+        if spec.order > 0 and any(sym_depth(values[c.id], MAX_EXACT_DEPTH) > MAX_EXACT_DEPTH for c in children):
+            if self.memory.method == "exact":
+                raise ResourceError(
+                    f"The operand of `{spec.key}` nests deeper than {MAX_EXACT_DEPTH} levels, too deep to "
+                    "differentiate exactly; use `@method fd2` (or another grid method) for it."
+                )
             return None, None
         env = {f"__a{i}": values[c.id] for i, c in enumerate(n.args)}
         env.update({f"__k_{k}": values[v.id] for k, v in n.kwargs})

@@ -13,7 +13,7 @@ import sympy
 from codexlab.errors import CodexError, CodexEvaluationError, CodexValueError, ResourceError
 from codexlab.photon.bounds import MAX_EXACT_BITS, power_bits
 from codexlab.runtime import Lab
-from codexlab.runtime.codex_scheduler import MAX_GROUP_OPS
+from codexlab.runtime.codex_scheduler import MAX_EXACT_DEPTH, MAX_GROUP_OPS
 from codexlab.runtime.program import LIMITS
 
 GRID = "@grid x:-1..1:16, y:-1..1:16\n"
@@ -198,3 +198,25 @@ def test_a_long_chain_of_grid_ops_compiles_in_bounded_programs_with_the_same_val
     q = lab.run(code).values["q"]
     X, Y = np.meshgrid(q.x.values, q.y.values, indexing="ij")
     np.testing.assert_allclose(q.values, 21 * np.sin(3 * X) * np.cos(2 * Y), atol=1e-12)
+
+
+def _nested_sin(depth: int) -> str:
+    return "sin(" * depth + "x*y" + ")" * depth
+
+
+def test_a_deeply_nested_exact_form_is_differentiated_on_the_grid_not_by_sympy(lab):
+    run = _outcome(lab, GRID + f"a = Δ({_nested_sin(150)})")  # SymPy's chain rule recursed past the limit
+    assert not isinstance(run, BaseException), run
+    a = run.values["a"]
+    X, Y = np.meshgrid(a.x.values, a.y.values, indexing="ij")
+    f = X * Y
+    for _ in range(150):
+        f = np.sin(f)
+    h = 2 / 16  # periodic fd2: the second difference along each axis, wrapping around
+    ref = sum((np.roll(f, 1, k) + np.roll(f, -1, k) - 2 * f) / h**2 for k in (0, 1))
+    np.testing.assert_allclose(a.values, ref, rtol=1e-9, atol=1e-9)
+
+
+def test_a_deeply_nested_exact_form_under_method_exact_is_refused(lab):
+    err = _refused(lab, GRID + f"@method exact\na = Δ({_nested_sin(150)})", ResourceError)
+    assert f"deeper than {MAX_EXACT_DEPTH} levels" in str(err) and err.line == 3
