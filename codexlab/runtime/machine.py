@@ -132,7 +132,16 @@ class Machine:
 
     def host_context(self) -> HostContext:
         m = self.memory
-        return HostContext(m.grid, self.grid_method, m.wave_c, m.seed, self.stmt_hash, self.step, self.data_roots)
+        return HostContext(
+            m.grid,
+            self.grid_method,
+            m.wave_c,
+            m.seed,
+            self.stmt_hash,
+            self.step,
+            self.data_roots,
+            max_steps=LIMITS["loop_iterations"] // self.loop_scale,
+        )
 
     def snapshot(self, code: Statement, op: Op) -> bool:
         """Whether an op's value gets a vault snapshot: the value a statement binds (or every op's)."""

@@ -220,3 +220,16 @@ def test_a_deeply_nested_exact_form_is_differentiated_on_the_grid_not_by_sympy(l
 def test_a_deeply_nested_exact_form_under_method_exact_is_refused(lab):
     err = _refused(lab, GRID + f"@method exact\na = Δ({_nested_sin(150)})", ResourceError)
     assert f"deeper than {MAX_EXACT_DEPTH} levels" in str(err) and err.line == 3
+
+
+def test_solver_steps_count_against_the_loop_iteration_limit(lab):
+    base = GRID + "f := sin(x)\n"
+    err = _refused(lab, base + "a = evolve(f, steps=10^12, dt=1e-4)", ResourceError)
+    assert "1,000,000,000,000 time steps" in str(err) and err.line == 3
+    err = _refused(lab, base + '⟲ 1000 { a = evolve(f, steps=10000, dt=1e-6, eq="heat") }', ResourceError)
+    assert f"over the {LIMITS['loop_iterations'] // 1000:,}" in str(err)
+
+
+def test_a_wave_speed_whose_square_overflows_is_refused_at_its_directive(lab):
+    err = _refused(lab, "@grid x:-1..1:8, y:-1..1:8, t:0..1:8\n@wave c=1e308\nf := sin(x-t)\na = □f", CodexValueError)
+    assert "`@wave c=1e+308` is too large" in str(err) and err.line == 2
