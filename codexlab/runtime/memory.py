@@ -12,6 +12,7 @@ from ..errors import CodexNameError, CodexValueError, did_you_mean
 from ..lang import ast
 from ..photon.ir import PNode
 from ..qwave.grid import Grid
+from ..qwave.prng import check_seed
 from .values import Value, Vetoed
 
 __all__ = ["Binding", "CarrierMemory", "PRECISIONS", "METHODS", "grid_from_directive"]
@@ -135,6 +136,10 @@ class CarrierMemory:
         if d.name == "seed":
             if not words or not isinstance(words[0], int):
                 raise CodexValueError("`@seed` needs an integer, e.g. `@seed 7`.", **where)
+            try:
+                check_seed(words[0])
+            except CodexValueError as err:
+                raise err.at(where["line"], where["column"]) from None
             self.seed = int(words[0])
             return {"seed": self.seed}
         if d.name == "container":

@@ -233,3 +233,8 @@ def test_solver_steps_count_against_the_loop_iteration_limit(lab):
 def test_a_wave_speed_whose_square_overflows_is_refused_at_its_directive(lab):
     err = _refused(lab, "@grid x:-1..1:8, y:-1..1:8, t:0..1:8\n@wave c=1e308\nf := sin(x-t)\na = □f", CodexValueError)
     assert "`@wave c=1e+308` is too large" in str(err) and err.line == 2
+
+
+def test_a_seed_out_of_range_is_refused_at_its_directive(lab):
+    err = _refused(lab, "a = 1\n@seed 99999999999999999999999\nb = 2", CodexValueError)
+    assert "0..2⁶³−1" in str(err) and err.line == 2  # not at the first draw that uses it
