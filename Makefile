@@ -40,6 +40,7 @@ demo: $(VENV)/.stamp-core
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check codexlab tests benchmarks scripts
 	$(BIN)/ruff format --check codexlab tests benchmarks scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q tests
 	$(BIN)/python -m pytest --nbval -p no:cacheprovider -q notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
@@ -50,6 +51,7 @@ lab: $(VENV)/.stamp-jupyter
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check codexlab tests benchmarks scripts
 	$(BIN)/ruff format --check codexlab tests benchmarks scripts
+	$(BIN)/mypy
 
 notebooks: $(VENV)/.stamp-test
 	$(BIN)/python notebooks/build_notebooks.py

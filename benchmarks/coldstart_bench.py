@@ -6,8 +6,10 @@ Each sample starts a fresh kernel (a new process, through jupyter_client), runs 
 empty cache folder (`CODEXLAB_CACHE_DIR`: JAX compilation cache, Lark tables, κ, rule checks); "later"
 reuses one that an earlier kernel filled. A floor from the same run: `import codexlab.runtime` in a fresh
 process (jax, xarray, sympy, sqlalchemy), which every first cell pays. Then one warm-cache profile of the
-same cell in a plain IPython shell says where the time goes.
-Usage: `python benchmarks/coldstart_bench.py [--repeats N]`. Prints markdown; asserts nothing.
+same cell in a plain IPython shell says where the time goes. `%load_ext codexlab` starts importing the
+runtime in the background (`codexlab.preload`): the warm-cache rows send the first cell at once with the
+preload off and on, and after a reader's pause (`--pause`, 10 s) with it on.
+Usage: `python benchmarks/coldstart_bench.py [--repeats N] [--pause S]`. Prints markdown; asserts nothing.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ def tour_cells() -> tuple[str, str]:
     return sources[0], next(s for s in sources if s.startswith("%%codex"))
 
 
-def kernel_first_cell_ms(cache: Path) -> tuple[float, float]:
-    """(setup cell ms, first %%codex cell ms) in a new kernel whose cache folder is `cache`."""
+def kernel_first_cell_ms(cache: Path, *, pause_s: float = 0.0, preload: bool = True) -> tuple[float, float]:
+    """(setup cell ms, first %%codex cell ms) in a new kernel whose cache folder is `cache`; the first cell
+    is sent `pause_s` after the setup cell's reply (a reader's pause), with or without the preload."""
     from jupyter_client.manager import KernelManager
 
     setup, first = tour_cells()
-    env = {**os.environ, "CODEXLAB_CACHE_DIR": str(cache)}
+    env = {**os.environ, "CODEXLAB_CACHE_DIR": str(cache), "CODEXLAB_PRELOAD": "1" if preload else "0"}
     env.pop("CODEXLAB_HOME", None)
     km = KernelManager(kernel_name="python3")
     km.start_kernel(env=env, cwd=tempfile.mkdtemp(prefix="cx-coldstart-"))
@@ -49,6 +52,8 @@ def kernel_first_cell_ms(cache: Path) -> tuple[float, float]:
         kc.wait_for_ready(timeout=120)
         times = []
         for code in (setup, first):
+            if code is first:
+                time.sleep(pause_s)
             start = time.perf_counter()
             reply = kc.execute_interactive(code, timeout=600, output_hook=lambda msg: None)
             times.append((time.perf_counter() - start) * 1e3)
@@ -87,7 +92,7 @@ BUCKETS = [
     ("imports (first use of runtime, jax, xarray, sympy …)", ["codexlab/runtime/__init__.py:1(<module>)"]),
     ("JAX: tracing and lowering to HLO", ["pxla.py:954(lower_sharding_computation)"]),
     ("JAX: XLA compile or cache load", ["compiler.py:387(compile_or_get_cached)"]),
-    ("cost model: machine probe (per process)", ["_costprior.py:116(probe_machine)"]),
+    ("exact forms put on the grid (SymPy → JAX)", ["ongrid.py:", "(exact_field)"]),
     ("Photon rule soundness checks", ["ruleset.py:", "(verify)"]),
     ("CodexLang parser tables", ["parser.py:", "(codexlang_parser)"]),
     ("vault snapshots (Zarr)", ["vault.py:", "(save)"]),
@@ -122,16 +127,19 @@ def profile_buckets(cache: Path, cell: str) -> tuple[float, list[tuple[str, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pause", type=float, default=10.0, help="a reader's pause before the first cell (s)")
     args = parser.parse_args()
     load = os.getloadavg()
     warm = Path(tempfile.mkdtemp(prefix="cx-coldstart-cache-"))
     kernel_first_cell_ms(warm)  # fills the shared cache: every later kernel finds it warm
-    first_ever, later, setups = [], [], []
+    first_ever, later, later_off, read, setups = [], [], [], [], []
     for _ in range(args.repeats):
         setup_ms, cell_ms = kernel_first_cell_ms(Path(tempfile.mkdtemp(prefix="cx-coldstart-empty-")))
         first_ever.append(cell_ms)
         setups.append(setup_ms)
         later.append(kernel_first_cell_ms(warm)[1])
+        later_off.append(kernel_first_cell_ms(warm, preload=False)[1])
+        read.append(kernel_first_cell_ms(warm, pause_s=args.pause)[1])
     floor = [import_floor_ms() for _ in range(args.repeats)]
     med = statistics.median
     print(f"## Cold start, the tour's first `%%codex` cell in a new kernel (load average {load[0]:.1f})\n")
@@ -140,7 +148,13 @@ def main() -> None:
     )
     print("| caches | first `%%codex` cell | × import floor |")
     print("|---|---:|---:|")
-    for label, xs in (("first ever (empty cache folder)", first_ever), ("later (warm caches)", later)):
+    rows = (
+        ("first ever (empty cache folder), sent at once", first_ever),
+        ("later (warm caches), preload off, sent at once", later_off),
+        ("later (warm caches), sent at once", later),
+        (f"later (warm caches), sent {args.pause:g} s after the setup cell", read),
+    )
+    for label, xs in rows:
         print(f"| {label} | {med(xs):.0f} ({min(xs):.0f} … {max(xs):.0f}) | {med(xs) / med(floor):.2f} |")
     spread = f"{med(floor):.0f} ({min(floor):.0f} … {max(floor):.0f})"
     print(f"| floor: `import codexlab.runtime`, fresh process | {spread} | 1.00 |")

@@ -5,7 +5,9 @@ Measures, in one run on this machine:
   kernel time inside it — the difference is the pipeline's overhead;
 - a 1024² Laplacian cell: kernel time vs the whole pipeline;
 - a 1024² cell `E = ∇ψ • ∇ψ + Δψ` fused (one jitted program) vs the same ops dispatched one by one
-  (`fuse=False`): whole cell and kernel time, medians of warm repeats, with the ratio.
+  (`fuse=False`): whole cell and kernel time, medians of warm repeats, with the ratio; and the cell's
+  kernels alone (its compiled program called directly, interleaved with the fused cell): the whole
+  cell ÷ that is what the per-op bookkeeping costs.
 Prints a markdown table. Usage: `python benchmarks/pipeline_bench.py [--repeats N]`.
 """
 
@@ -45,24 +47,43 @@ def _fused_kernel_ms(run: object) -> float:
 
 def bench_fusion(home: Path, repeats: int) -> list[tuple[str, float, str]]:
     """The fused-cell row: the same 1024² cell with fusion on and off, warm medians and their ratio."""
+    import jax
+
+    from codexlab.photon.ir import name, node
+    from codexlab.qwave.bridge import compile_program
     from codexlab.runtime import Lab
 
     setup = "@grid x:-1..1:1024, y:-1..1:1024\nψ := gaussian(x, y, σ=0.2)\n"
     medians: dict[bool, tuple[float, float]] = {}
+    alone: list[float] = []
     for fuse in (True, False):
         lab = Lab(home=home / f"fuse_{fuse}", flags={"COST_THRESHOLD": 0.0})
         lab.configure(None, fuse=fuse)
         run = lab.run(setup + FUSED_CELL)
         assert any(b.result.get("fused") for b in run.beams) is fuse
+        psi = {"ψ": lab.memory().get("ψ").value.data.values}
+        cell = node("+", node("•", node("∇", name("ψ")), node("∇", name("ψ"))), node("Δ", name("ψ")))
+        program = compile_program(cell, lab.memory().grid, keep="all")  # the cell's kernels, nothing else
+        jax.block_until_ready(program(psi))
         totals, kernels = [], []
         for _ in range(repeats):
             t0 = time.perf_counter()
             run = lab.run(FUSED_CELL)
             totals.append((time.perf_counter() - t0) * 1e3)
             kernels.append(_fused_kernel_ms(run))
+            if fuse:
+                t0 = time.perf_counter()
+                jax.block_until_ready(program(psi))
+                alone.append((time.perf_counter() - t0) * 1e3)
         medians[fuse] = statistics.median(totals), statistics.median(kernels)
     (fused_total, fused_kernel), (plain_total, plain_kernel) = medians[True], medians[False]
+    kernels_alone = statistics.median(alone)
     return [
+        (
+            "the same cell's kernels alone: its compiled program called directly (median, interleaved)",
+            kernels_alone,
+            f"whole fused cell ÷ kernels alone: {fused_total / kernels_alone:.2f}× (target ≤ 2×)",
+        ),
         (
             f"1024² cell `{FUSED_CELL}`, fused (median of {repeats})",
             fused_total,

@@ -15,6 +15,8 @@ from ._version import __version__
 from .errors import CodexError, CodexSyntaxError
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
     from .lang import parse
     from .runtime import Lab, Run
 
@@ -42,7 +44,7 @@ def _cx_accessor(da: _xr.DataArray) -> Any:
 _xr.register_dataarray_accessor("cx")(_cx_accessor)
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """`%load_ext codexlab`: register the `%%codex` cell magic and the `%codex` line magic."""
     from .magics import load_ipython_extension as _load
 

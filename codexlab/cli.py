@@ -33,8 +33,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     lab.progress = not (args.quiet or args.json)
     cells = _cells(code)
     if len(cells) > 1 and not args.json:
-        return _run_cells(lab, path, cells, args.container)
-    run = lab.run(code, container=args.container)
+        return _run_cells(lab, path, cells, args.container, args.profile)
+    profile = lab.profile(code, container=args.container) if args.profile else None
+    run = profile.run if profile is not None else lab.run(code, container=args.container)
+    assert run is not None  # a profile carries the run it profiled
     if args.json:
         print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
         return 0
@@ -68,12 +70,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if run.qfc_id:
         print(f"QFC id: {run.qfc_id}")
     _print_governance(lab, run)
+    if profile is not None:
+        print()
+        print(profile.table())
     return 0
 
 
 def _cells(code: str) -> list[str]:
     """A scroll split into notebook-style cells at lines starting with `# %%` (one cell when none)."""
-    cells, current = [], []
+    cells: list[str] = []
+    current: list[str] = []
     for line in code.splitlines(keepends=True):
         if line.lstrip().startswith("# %%") and current:
             cells.append("".join(current))
@@ -83,16 +89,17 @@ def _cells(code: str) -> list[str]:
     return [c for c in cells if c.strip()]
 
 
-def _run_cells(lab: Any, path: Path, cells: list[str], container: str | None) -> int:
-    """Run each `# %%` cell in order, like a notebook; show each cell's values and mutations, then all
-    mutations of the containers used."""
+def _run_cells(lab: Any, path: Path, cells: list[str], container: str | None, profile: bool = False) -> int:
+    """Run each `# %%` cell in order, like a notebook; show each cell's values (and instruction profile)
+    and mutations, then all mutations of the containers used."""
     from .runtime.run import describe_value
 
     print(f"scroll {path} · {len(cells)} cells")
     containers: list[str] = []
     for k, cell in enumerate(cells, 1):
         title = cell.splitlines()[0].lstrip()[4:].strip() if cell.lstrip().startswith("# %%") else ""
-        run = lab.run(cell, container=container, cell_id=f"cell_{k:02d}")
+        profiled = lab.profile(cell, container, cell_id=f"cell_{k:02d}") if profile else None
+        run = profiled.run if profiled is not None else lab.run(cell, container=container, cell_id=f"cell_{k:02d}")
         containers.append(run.container_id)
         container = run.container_id  # later cells build on this one, as in a notebook
         print(f"[{k}] {title}".rstrip())
@@ -100,6 +107,8 @@ def _run_cells(lab: Any, path: Path, cells: list[str], container: str | None) ->
             print(f"    {name} = {describe_value(value)}")
         for mid in run.mutations:
             print(f"    mutation {mid}")
+        if profiled is not None:
+            print("\n".join(f"    {line}" for line in profiled.table().splitlines()))
     for cid in dict.fromkeys(containers):
         mutations = lab.mutations(cid)
         if mutations:
@@ -251,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--container", "-c", default=None)
     p.add_argument("--home", default=None, help="codexlab home (default $CODEXLAB_HOME or ./.codexlab)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--profile", action="store_true", help="print the instruction profile (time, FLOPs, bytes per instruction)"
+    )
     p.add_argument("--flag", action="append", metavar="NAME=VALUE", help="override a feature flag (repeatable)")
     p.set_defaults(func=_cmd_run)
 

@@ -94,7 +94,7 @@ def run_demo(home: str | os.PathLike[str] | None = None, out: Callable[[str], No
     for s in run.scores:
         if s.qscore is not None:
             drift = "" if s.drift is None else f", drift {s.drift:.3g}"
-            out(f"  {names.get(s.beam_id, '?'):4s} qscore {s.qscore:.3f} ({s.rating}{drift})")
+            out(f"  {names.get(s.beam_id or '', '?'):4s} qscore {s.qscore:.3f} ({s.rating}{drift})")
     verdicts: dict[str, int] = {}
     for v in run.verdicts:
         verdicts[v.outcome] = verdicts.get(v.outcome, 0) + 1
@@ -123,6 +123,7 @@ def run_demo(home: str | os.PathLike[str] | None = None, out: Callable[[str], No
 
     out("5 · Knowledge graph (PROV-O)")
     rows = lab.kg.query("SELECT (COUNT(*) AS ?links) WHERE { ?v prov:wasDerivedFrom ?u }")
+    assert isinstance(rows, list)  # a SELECT gives rows
     out(f"  SPARQL: {rows[0]['links']} prov:wasDerivedFrom links between approved values")
     kg_file = Path(lab.home) / "kg" / "demo.ttl"
     lab.kg.export("turtle", kg_file)

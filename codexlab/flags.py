@@ -49,6 +49,7 @@ FLAG_SPECS: dict[str, FlagSpec] = {
         FlagSpec("QWAVE_EXEC_ON", bool, True, "allow the wave (JAX) path; off forces symbolic evaluation"),
         FlagSpec("QKD_ON", bool, False, "sign entangled beams with a key from a simulated BB84 exchange"),
         FlagSpec("SPE_AUTO_FUSE", bool, False, "apply the best fusion/repair when it improves qscore"),
+        FlagSpec("VAULT_ALL", bool, False, "vault snapshots of every op's value, not only of values bound to names"),
         FlagSpec(
             "COST_THRESHOLD",
             float,

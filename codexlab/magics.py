@@ -18,7 +18,7 @@ import json
 import re
 import shlex
 import textwrap
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
@@ -26,6 +26,12 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from traitlets import Bool, Unicode, observe
 
 from .errors import CodexError, CodexSyntaxError
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from .runtime.lab import Lab
+    from .runtime.run import Run
 
 __all__ = ["CodexCellError", "CodexMagic", "load_ipython_extension"]
 
@@ -129,14 +135,20 @@ class CodexMagic(Magics):
         None, allow_none=True, help="codexlab home of the session's Lab (None: $CODEXLAB_HOME or ./.codexlab)."
     ).tag(config=True)
 
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+    def __init__(self, shell: InteractiveShell | None = None, **kwargs: object) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._lab: Any = None
+        self._lab: Lab | None = None
         self._flag_overrides: dict[str, Any] = {}
         #: Whether the last %%codex cell asked for the HUD (`hud` and not `--no-hud`); the HUD reads this.
         self.hud_requested = False
         #: The last `Run` of a %%codex cell in this session.
         self.last_run: Any = None
+        #: The code of the last `%%codex` cell (what `%codex debug` debugs by default).
+        self.last_code: str | None = None
+        #: The `%codex debug` panel shown last (its `debugger` is aborted when a new one starts).
+        self.last_debug: Any = None
+        #: The last `--profile` cell's `InstructionProfile`.
+        self.last_profile: Any = None
         #: The newest live HUD per container; the next one continues its SQI/drift history.
         self._huds: dict[str, Any] = {}
         #: What codex bound in the user namespace, by name: a veto removes a binding only if it is still this.
@@ -145,7 +157,7 @@ class CodexMagic(Magics):
     # ----------------------------------------------------------------------------------------- Lab
 
     @property
-    def lab(self) -> Any:
+    def lab(self) -> Lab:
         """The session's Lab, created on first use with `home` and the flag overrides set so far."""
         if self._lab is None:
             from .runtime import Lab
@@ -186,10 +198,11 @@ class CodexMagic(Magics):
     @argument("--precision", default=None, help="precision format, same as an @precision line (fp32, bf16, …)")
     @argument("--seed", type=int, default=None, help="random seed, same as an @seed line")
     @argument("--no-hud", action="store_true", help="do not show the HUD for this cell")
-    @argument("--profile", action="store_true", help="profile every wave op in every precision format")
+    @argument("--precisions", action="store_true", help="profile every wave op in every precision format")
+    @argument("--profile", action="store_true", help="print the instruction profile of the cell (like %%prun)")
     @argument("--json", action="store_true", help="print the run as JSON (as `codexlab run --json`)")
-    @cell_magic("codex")
-    def codex_cell(self, line: str, cell: str) -> Any:
+    @cell_magic("codex")  # type: ignore[arg-type]  # IPython types the marker's argument as Never
+    def codex_cell(self, line: str, cell: str) -> Run | None:
         """Run the cell as CodexLang; bind its values in the notebook; return the `Run`.
 
         Every assigned name is bound in the user namespace (fields as xarray.DataArray); a cell that
@@ -211,10 +224,13 @@ class CodexMagic(Magics):
         code = "\n".join([*directives, cell]) if directives else cell
         _refuse_notebook_names(code, self.shell, line_offset=len(directives))
         self.hud_requested = self.hud_wanted(args.no_hud)
+        self.last_code = code
         container = _cell_container(cell) or args.container or self.container
         live = self._live_hud(container) if self.hud_requested and not args.json else None
         try:
-            run = self.lab.run(code, container=args.container or self.container, profile=args.profile or None)
+            target = args.container or self.container
+            profile = self.lab.profile(code, target, profile=args.precisions or None) if args.profile else None
+            run = profile.run if profile is not None else self.lab.run(code, target, profile=args.precisions or None)
         except CodexError as err:
             if live is not None:
                 live[0].close()
@@ -223,8 +239,12 @@ class CodexMagic(Magics):
             if live is not None:
                 live[0].close()
             raise
+        assert run is not None  # a profile carries the run it profiled
         self.last_run = run
         self._bind(run)
+        if profile is not None:
+            self.last_profile = profile
+            print(profile.table())
         if args.json:
             from .runtime.run import run_to_json
 
@@ -248,11 +268,12 @@ class CodexMagic(Magics):
         self._huds[container] = hud
         return hud, display(hud, display_id=True)
 
-    def _bind(self, run: Any) -> None:
+    def _bind(self, run: Run) -> None:
         """Push the run's values into the user namespace; report vetoed names and unbind the ones codex
         bound earlier (a name the user bound themselves keeps its object)."""
         from .runtime.values import Vetoed
 
+        assert self.shell is not None
         user_ns = self.shell.user_ns
         bound: dict[str, Any] = {}
         for name, value in run.values.items():
@@ -276,8 +297,8 @@ class CodexMagic(Magics):
     # ---------------------------------------------------------------------------------------- %codex
 
     @no_var_expand
-    @line_magic("codex")
-    def codex_line(self, line: str) -> Any:
+    @line_magic("codex")  # type: ignore[arg-type]  # IPython types the marker's argument as Never
+    def codex_line(self, line: str) -> object:
         """Inspect and configure the session's Lab.
 
         %codex flags [NAME=VALUE ...]   show the feature flags; with NAME=VALUE, set them for this session
@@ -288,6 +309,9 @@ class CodexMagic(Magics):
         %codex status [CONTAINER]       CLOSED, OPEN or DRIFTING for a container (default: CodexMagic.container)
         %codex lineage BEAM             the ancestors of a beam, oldest first
         %codex rerun [CONTAINER]        re-run the cells that read a name redefined since they ran, in order
+        %codex debug [VAR] [-b LINE] [-i IP] [-c CONTAINER]
+                                        a debugger panel (step / continue, registers, heatmap) for the code
+                                        in the string VAR, else the last %%codex cell's code
         """
         command, _, rest = line.strip().partition(" ")
         handlers = {
@@ -298,6 +322,7 @@ class CodexMagic(Magics):
             "status": self._status,
             "lineage": self._lineage,
             "rerun": self._rerun,
+            "debug": self._debug,
         }
         if command not in handlers:
             usage = textwrap.dedent((self.codex_line.__doc__ or "").split("\n\n", 1)[1]).strip()
@@ -370,6 +395,30 @@ class CodexMagic(Magics):
         for b in beams:
             print(f"{b.timestamp}  {b.stage:8s} {b.token:4s} {b.beam_id}")
 
+    def _debug(self, rest: str) -> Any:
+        """A `DebugPanel` over `lab.debug(code)`; the previous panel's run is abandoned first."""
+        parser = _ArgParser(prog="%codex debug", add_help=False)
+        parser.add_argument("var", nargs="?", default=None)
+        parser.add_argument("-b", "--break", dest="lines", type=int, action="append", default=[])
+        parser.add_argument("-i", "--instruction", dest="ips", type=int, action="append", default=[])
+        parser.add_argument("-c", "--container", default=None)
+        args = parser.parse_args(_words(rest))
+        if args.var is not None:
+            code = self.shell.user_ns.get(args.var) if self.shell is not None else None
+            if not isinstance(code, str):
+                raise CodexCellError(f"%codex debug: `{args.var}` is not a string of CodexLang code in the notebook.")
+        elif self.last_code is not None:
+            code = self.last_code
+        else:
+            raise CodexCellError("%codex debug: no %%codex cell has run yet; pass the name of a string of code.")
+        from .hud.debug_panel import DebugPanel
+
+        if self.last_debug is not None:
+            self.last_debug.debugger.abort()
+        debugger = self.lab.debug(code, args.container or self.container, breakpoints=args.lines, instructions=args.ips)
+        self.last_debug = DebugPanel(debugger)
+        return self.last_debug.widget
+
     def _rerun(self, rest: str) -> None:
         """Re-run the container's stale cells in the order they first ran; bind their values."""
         parser = _ArgParser(prog="%codex rerun", add_help=False)
@@ -388,11 +437,15 @@ class CodexMagic(Magics):
             self.last_run = run
 
 
-def load_ipython_extension(ipython: Any) -> None:
-    """`%load_ext codexlab`: register `%%codex` and `%codex` (once per session)."""
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """`%load_ext codexlab`: register `%%codex` and `%codex` (once per session), and start importing
+    what the first cell needs in the background (`runtime.preload`)."""
     if isinstance(ipython.magics_manager.registry.get("CodexMagic"), CodexMagic):
         return
     ipython.register_magics(CodexMagic(ipython))
+    from .preload import start_preload
+
+    start_preload()
 
 
 def _cell_container(cell: str) -> str | None:

@@ -820,6 +820,66 @@ print("stale:", {label[c]: names for c, names in lab.stale_cells("nb").items()})
 print("re-ran:", [label[r.cell_id] for r in lab.rerun_stale("nb")])
 print("stale now:", lab.stale_cells("nb"))
 """),
+    md("""
+## The program, the debugger and the profiler
+
+A cell compiles to a program of instructions — what the executor runs. `lab.compile` prints it like
+`dis`: each statement's line, then its instructions (`LOAD`/`CONST` fill registers, `EXACT`, `GRID`,
+`FUSED` and `HOST` run ops, `BIND` vets and binds, `LOOP` … `ENDLOOP` a `⟲`).
+"""),
+    code("""
+HEAT = "\\n".join([
+    "@grid x:0..1:32, y:0..1:32",
+    "u = exp(-((x - 0.5)^2 + (y - 0.5)^2) / 0.02)",
+    "⟲ 3 { u = u + 0.0001*Δu }",
+    "E = ‖u‖",
+])
+print(lab.compile(HEAT, container="vm"))
+"""),
+    md("""
+`lab.debug` pauses that same machine before each instruction. Stepping by line visits the loop's line
+once per iteration; `registers` are the current statement's registers as DataArrays. An abandoned debug
+run keeps only its `error` beam; one run to the end commits like any run. (`%codex debug` shows the
+same as a panel with step / continue buttons, the register table and a heatmap.)
+"""),
+    code("""
+debugger = lab.debug(HEAT, container="vm")
+lines = []
+while debugger.next_line().reason == "line":
+    ins = debugger.current
+    lines.append(f"line {debugger.line} · iteration {debugger.iteration} · {ins.opcode} {ins.operation}")
+print("\\n".join(lines))
+print(debugger.stop.reason, "· E =", round(float(debugger.run.values["E"]), 6))
+
+debugger = lab.debug(HEAT, container="vm", breakpoints=[3])
+debugger.cont()
+while debugger.current.opcode != "FUSED":
+    debugger.step()
+print(debugger.current.opcode, debugger.current.operation)
+print({name: (da.dims, da.shape) for name, da in debugger.registers.items()})
+debugger.abort()
+print(debugger.stop.detail)
+"""),
+    md("The debugger stops at the first non-finite value and names the instruction that made it:"),
+    code("""
+blowup = lab.debug("a = 1.0\\n⟲ 400 { a = a * 1e100 }", container="vm")
+stop = blowup.cont()
+print(stop.reason, "at iteration", stop.iteration, "·", stop.detail)
+blowup.abort()
+"""),
+    md("""
+The instruction profiler (`lab.profile`, `%%codex --profile`, `codexlab run --profile`, `python -m
+codexlab.vcpu FILE`) times every instruction, with its FLOPs and bytes from the op specs and the achieved
+GB/s beside this machine's NumPy copy bandwidth. Timings differ per run, so this output is not compared.
+"""),
+    code(
+        """
+profile = lab.profile(HEAT.replace(":32", ":128").replace("⟲ 3", "⟲ 100"), container="vm128")
+print(profile.table(limit=6))
+print(f"instructions sum to {profile.total_s / profile.execute_s:.1%} of the execute stage")
+""",
+        "nbval-ignore-output",
+    ),
 ]
 
 

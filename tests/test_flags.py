@@ -23,6 +23,7 @@ DEFAULTS = {
     "QWAVE_EXEC_ON": True,
     "QKD_ON": False,
     "SPE_AUTO_FUSE": False,
+    "VAULT_ALL": False,
     "COST_THRESHOLD": 2000.0,
 }
 
@@ -193,7 +194,7 @@ def test_flags_are_immutable_and_with_overrides_copies(empty_project):
 
 def test_mapping_access_and_unknown_names(empty_project):
     flags = resolve_flags(environ={}, start_dir=empty_project)
-    assert isinstance(flags, Flags) and list(flags) == list(FLAG_NAMES) and len(flags) == 6
+    assert isinstance(flags, Flags) and list(flags) == list(FLAG_NAMES) and len(flags) == 7
     assert dict(flags) == DEFAULTS and flags.get("NOPE") is None
     with pytest.raises(AttributeError, match=r"`QKD` is not a flag \(did you mean `QKD_ON`\?\)"):
         flags.QKD  # noqa: B018

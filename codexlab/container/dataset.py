@@ -12,7 +12,7 @@ import hashlib
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy
@@ -239,7 +239,7 @@ def import_dataset(lab: Lab, source: xr.Dataset | str | os.PathLike[str], contai
             beam = _ingest_beam(lab, memory, run_id, name, data, kind, origin, sha, prov)
             found = vet(beam, _context(lab, memory, name, beam), config=config)
             verdicts.extend(found)
-            beams.append(cast(BeamEvent, beam.evolve(verdict=verdict_of(found))))
+            beams.append(beam.evolve(verdict=verdict_of(found)))
             values[name] = (data, kind)
         stored = lab.store.persist_beam_events(beams)
         for beam in stored:

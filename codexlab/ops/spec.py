@@ -15,9 +15,12 @@ import importlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import BackendError, CodexTypeError, CodexValueError, did_you_mean
+
+if TYPE_CHECKING:
+    from ..contracts.beam import Stage
 
 __all__ = [
     "Kind",
@@ -132,7 +135,7 @@ class OpSpec:
     source: bool = False
     reduction: bool = False
     precision_class: str = "pointwise"
-    stage: str = "wave"
+    stage: Stage = "wave"
     keywords: Mapping[str, Keyword] = field(default_factory=dict)
     #: Names of the positional parameters, for signatures in messages (`gaussian(x, y[, z], …)`).
     params: tuple[str, ...] = ()

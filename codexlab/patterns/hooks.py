@@ -189,10 +189,9 @@ def dream(lab: Lab, run: Run) -> list[str]:
 def adopt_dream(lab: Lab, mutation_id: str, container: str | None = None) -> Run:
     """Re-run a recorded dream's variant as its cell in the user's container (the user adopts it)."""
     cid = lab.memory(container).container_id
-    found = [m for m in lab.mutations(cid) if m.mutation_id == mutation_id]
-    if not found or ":dream:" not in found[0].mutated.glyph or not found[0].mutated.scroll:
+    mutation = next((m for m in lab.mutations(cid) if m.mutation_id == mutation_id), None)
+    if mutation is None or ":dream:" not in mutation.mutated.glyph or not mutation.mutated.scroll:
         raise CodexNameError(f"`{mutation_id}` is not a dream of container `{cid}`; see `lab.mutations()`.")
-    mutation = found[0]
     return lab.run(mutation.mutated.scroll, cid, cell_id=mutation.original.glyph, source="photon")
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from codexlab.contracts import DnaMutation, SqiScore, rating_for
-from codexlab.contracts.dna_mutation import MutationSide
+from codexlab.contracts.dna_mutation import MutationMetadata, MutationSide
 from codexlab.sqi.scoring import record_sqi_score_event
 
 __all__ = ["SideLike", "add_dna_mutation", "fusion_sides", "list_mutations", "repair_sides"]
@@ -22,7 +22,7 @@ def _side(side: SideLike) -> MutationSide:
         return side
     if isinstance(side, str):
         return MutationSide(glyph=side)
-    return MutationSide.model_validate(dict(side))
+    return MutationSide(**dict(side))
 
 
 def add_dna_mutation(
@@ -47,22 +47,20 @@ def add_dna_mutation(
     The bus gets `{type: "dna_mutation", ...}` and an SQI score event carrying the `mutation_id` (its
     qscore is `qscore_after`); with a store, the score is also appended to `sqi_scores`.
     """
-    mutation = DnaMutation.model_validate(
-        {
-            "mutation_id": mutation_id or f"mut_{uuid.uuid4().hex[:16]}",
-            "timestamp": datetime.now(UTC),
-            "original": _side(original),
-            "mutated": _side(mutated),
-            "metadata": {
-                "reason": reason,
-                "entropy_delta": float(entropy_delta),
-                "rewrite_success_prob": float(rewrite_success_prob),
-                "container_id": container_id,
-            },
-            "accepted": accepted,
-            "qscore_before": qscore_before,
-            "qscore_after": qscore_after,
-        }
+    mutation = DnaMutation(
+        mutation_id=mutation_id or f"mut_{uuid.uuid4().hex[:16]}",
+        timestamp=datetime.now(UTC).isoformat(),
+        original=_side(original),
+        mutated=_side(mutated),
+        metadata=MutationMetadata(
+            reason=reason,
+            entropy_delta=float(entropy_delta),
+            rewrite_success_prob=float(rewrite_success_prob),
+            container_id=container_id,
+        ),
+        accepted=accepted,
+        qscore_before=qscore_before,
+        qscore_after=qscore_after,
     )
     if store is not None:
         store.persist_rows("dna_mutations", [mutation])

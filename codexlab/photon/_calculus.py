@@ -13,6 +13,7 @@ import pickle
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -134,12 +135,37 @@ def _diff_symengine(expr: sympy.Expr, orders: Sequence[tuple[sympy.Symbol, int]]
     return sympy.sympify(se_expr._sympy_())
 
 
+_DIFF_CACHE_SIZE = 1024
+_DIFFS: OrderedDict[tuple[Any, ...], sympy.Expr] = OrderedDict()
+_DIFF_LOCK = threading.Lock()
+
+
 def differentiate(
     expr: sympy.Expr,
     *orders: tuple[sympy.Symbol, int],
     backend: DiffBackend | None = None,
 ) -> sympy.Expr:
-    """∂ⁿexpr/∂s₁ⁿ¹… for `(symbol, order)` pairs; `backend=None` picks with `choose_diff_backend`."""
+    """∂ⁿexpr/∂s₁ⁿ¹… for `(symbol, order)` pairs; `backend=None` picks with `choose_diff_backend`.
+
+    Results are kept (a bounded LRU): a cell rerun, or the drift of every op, asks for the same
+    derivatives again, and SymPy takes milliseconds for each.
+    """
+    key = (expr, orders, backend)
+    with _DIFF_LOCK:
+        if key in _DIFFS:
+            _DIFFS.move_to_end(key)
+            return _DIFFS[key]
+    out = _differentiate(expr, orders, backend)
+    with _DIFF_LOCK:
+        _DIFFS[key] = out
+        if len(_DIFFS) > _DIFF_CACHE_SIZE:
+            _DIFFS.popitem(last=False)
+    return out
+
+
+def _differentiate(
+    expr: sympy.Expr, orders: tuple[tuple[sympy.Symbol, int], ...], backend: DiffBackend | None
+) -> sympy.Expr:
     chosen = backend or choose_diff_backend(expr)
     if chosen == "symengine":
         return _diff_symengine(expr, orders)

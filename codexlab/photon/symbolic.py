@@ -551,7 +551,7 @@ for _glyph, _binary in {
 for _glyph in _COMPARE:
     implements(_glyph, "symbolic")(lambda ev, n, a, b: ev.compare(n, a, b))
 #: The terms an op's exact value sums, before they cancel: SEMANTICS' drift scale (Σ of their norms).
-for _glyph, _terms in {
+_TERMS: dict[str, Callable[..., Any]] = {
     "∇·": _unary(_div_terms),
     "∇×": _unary(_curl_terms),
     "Δ": _unary(_laplacian_terms),
@@ -559,7 +559,8 @@ for _glyph, _terms in {
     "+": _add_terms,
     "-": _sub_terms,
     "•": _dot_terms,
-}.items():
+}
+for _glyph, _terms in _TERMS.items():
     implements(_glyph, "terms")(_terms)
 implements("⋈", "symbolic")(lambda ev, n, a, b, phase: ev.interfere(n, a, b, phase))
 implements("vec", "symbolic")(lambda ev, n, *vals: ev.vector(n, list(vals)))

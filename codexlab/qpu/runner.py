@@ -6,6 +6,11 @@ lineage do not depend on `jobs` or on timing. A cell whose key (code, inherited 
 config and flags, the hashes of the values it reads and of the files it loads, the codexlab version)
 matches a cached result is not run: it gets one `cached` beam per name, whose parent is the reused
 beam. Outputs merge into the container in run order once the cells are done.
+
+With a `distributed.Client` a cell that runs is a task on a worker, by the sweeps' machinery
+(`scale.point.run_point` with the cell's private memory in the task): the worker runs it against a
+throwaway store and returns its rows, its memory and its `Run`; this process commits the rows
+(`scale.commit.commit_point`) — so values, beams and lineage are those of a local run.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +46,8 @@ from .sheet import Sheet, as_sheet
 from .state import DIRECTIVE_FIELDS, Watch, cell_memory, directive_state, merge_cell, merge_directives
 
 if TYPE_CHECKING:
+    from distributed import Client
+
     from ..runtime.lab import Lab
 
 __all__ = ["execute_sheet", "sheet_cache"]
@@ -88,18 +96,23 @@ def execute_sheet(
     lab: Lab,
     source: Sheet | str | os.PathLike[str] | Mapping[str, str],
     *,
-    jobs: int = 1,
+    jobs: int | None = None,
     container: str | None = None,
     cache: bool = True,
+    client: Client | None = None,
 ) -> SheetRun:
     """Run a sheet (a `Sheet`, a `.codex`/`.ipynb` path, sheet text or a dict of cell id → code).
 
-    Parameters: `jobs` — how many cells may run at once (threads); `container` — where the sheet runs
-    (default: the cells' `@container`, else the Lab's default container); `cache` — reuse the results
-    of unchanged cells and store new ones. Returns a `SheetRun`. Raises `SheetError` for a name defined
-    by two cells, a dependency cycle, or a failed cell (naming it; the cells that finished are merged
-    into the container and kept in the cache, so a rerun after the fix reuses them).
+    Parameters: `jobs` — how many cells may run at once (default 1; with a client, the workers'
+    threads); `container` — where the sheet runs (default: the cells' `@container`, else the Lab's
+    default container); `cache` — reuse the results of unchanged cells and store new ones; `client` —
+    a `distributed.Client` whose workers run the cells (see the module doc). Returns a `SheetRun`.
+    Raises `SheetError` for a name defined by two cells, a dependency cycle, or a failed cell (naming
+    it; the cells that finished are merged into the container and kept in the cache, so a rerun after
+    the fix reuses them).
     """
+    if jobs is None:
+        jobs = max(1, sum(client.nthreads().values())) if client is not None else 1
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise CodexValueError(f"`jobs` must be a whole number ≥ 1, got `{jobs!r}`; use `jobs=2` for two threads.")
     sheet = as_sheet(source)
@@ -109,7 +122,7 @@ def execute_sheet(
         with lab.container_lock(cid):
             base = lab.memory(cid).snapshot()
         graph = build_graph(sheet, base.members, deps=deps)
-        run = _Execution(lab, graph, base, jobs, sheet_cache(lab) if cache else None)
+        run = _Execution(lab, graph, base, jobs, sheet_cache(lab) if cache else None, client)
         lab.kg  # open the knowledge graph here, not first from two worker threads at once  # noqa: B018
         failed = run.execute()
         with lab.container_lock(cid):
@@ -158,8 +171,23 @@ def _completed(fn: Callable[[], Any]) -> Future[Any]:
 class _Execution:
     """One sheet run: schedules ready cells, runs or reuses each, keeps outputs and timings."""
 
-    def __init__(self, lab: Lab, graph: SheetGraph, base: CarrierMemory, jobs: int, cache: SheetCache | None) -> None:
+    def __init__(
+        self,
+        lab: Lab,
+        graph: SheetGraph,
+        base: CarrierMemory,
+        jobs: int,
+        cache: SheetCache | None,
+        client: Client | None = None,
+    ) -> None:
         self.lab = lab
+        self.client = client
+        if client is not None:
+            from ..scale.sweep import point_template
+            from ..scale.workers import prepare_workers
+
+            prepare_workers(client)
+            self._template = point_template(lab, base.container_id, client)
         self.graph = graph
         self.base = base
         self.jobs = jobs
@@ -231,9 +259,12 @@ class _Execution:
         else:
             watch = Watch.of(memory)
             spec = self.graph.sheet[cell]
-            run = self.lab.run(
-                spec.code, container=memory.container_id, cell_id=cell, memory=memory, profile=spec.profile or None
-            )
+            if self.client is not None:
+                run, memory = self._remote(cell, memory, watch)
+            else:
+                run = self.lab.run(
+                    spec.code, container=memory.container_id, cell_id=cell, memory=memory, profile=spec.profile or None
+                )
             watch.check(self.graph, cell, memory)
             outcome = CellOutcome(cell, "ran", run=run, values=dict(run.values), beams=list(run.beams))
             if cache is not None and key is not None:
@@ -243,6 +274,35 @@ class _Execution:
         outcome.writes = tuple(sorted(self.graph.writes(cell)))
         outcome.start_ms, outcome.end_ms = start, self._ms()
         return outcome, memory
+
+    def _remote(self, cell: str, memory: CarrierMemory, watch: Watch) -> tuple[Run, CarrierMemory]:
+        """Run a cell on a Dask worker and commit what it wrote here; its run and memory after the run."""
+        from ..scale.commit import commit_point
+        from ..scale.point import run_point
+
+        spec = self.graph.sheet[cell]
+        task = replace(
+            self._template,
+            run_id=uuid.uuid4().hex[:16],
+            cell_id=cell,
+            code=spec.code,
+            container=memory.container_id,
+            memory=memory,
+        )
+        future = self.client.submit(run_point, task, key=f"codexlab-cell-{task.run_id}", pure=False)  # type: ignore[union-attr]
+        result = commit_point(self.lab, future.result())
+        if result.failure is not None or result.error is not None:
+            raise result.failure or SheetError(f"Cell {spec.where} failed on a worker: {result.error}")
+        back: CarrierMemory = result.memory
+        for name, binding in back.bindings.items():  # unchanged names keep their objects (what `Watch` compares)
+            before = watch.bindings.get(name)
+            if before is not None and before.value.beam_id == binding.value.beam_id:
+                back.bindings[name] = before
+        record = self.lab.cells.record(back.container_id, cell)
+        record.code, record.report, record.qscore = spec.code, result.report, result.cell_qscore or 0.0
+        run: Run = result.run
+        run.beams = list(result.beams)
+        return run, back
 
     # ---------------------------------------------------------------------------------------- cache
 

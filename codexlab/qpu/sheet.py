@@ -34,7 +34,7 @@ class Cell:
     line: int | None = None
     #: The container a notebook cell's `-c NAME` names, if any.
     container: str | None = None
-    #: Whether a notebook cell asked for `--profile`.
+    #: Whether a notebook cell asked for `--precisions` (every grid op profiled in every format).
     profile: bool = False
 
     @property
@@ -140,8 +140,9 @@ def _magic_parser() -> _MagicArgs:
     parser.add_argument("-c", "--container", default=None)
     parser.add_argument("--precision", default=None)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--precisions", action="store_true")
     # Display options of the magic: they change what a notebook shows, never a value.
+    parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-hud", action="store_true")
     parser.add_argument("--json", action="store_true")
     return parser
@@ -166,7 +167,7 @@ def _notebook_cells(data: Mapping[str, object], where: str) -> list[Cell]:
         directives += [f"@seed {args.seed}"] * (args.seed is not None)
         cid = raw.get("id") if isinstance(raw.get("id"), str) else None
         code = "\n".join([*directives, body])
-        cells.append(Cell(cid or f"cell_{index}", code, None, args.container, args.profile))
+        cells.append(Cell(cid or f"cell_{index}", code, None, args.container, args.precisions))
     return cells
 
 

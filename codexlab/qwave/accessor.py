@@ -7,7 +7,7 @@ Registered by `import codexlab` (the class is imported only when `.cx` is first 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import xarray as xr
 
@@ -21,12 +21,20 @@ if TYPE_CHECKING:
 __all__ = ["CodexAccessor"]
 
 
+class _GridArgs(TypedDict):
+    grid: Grid
+    bc: ops.BC
+
+
 class CodexAccessor:
     """Differential operators on a field: `.grad() .div() .curl() .lap() .dalembert() .ddt() .partial()`,
     and `.plot()`."""
 
     def __init__(self, da: xr.DataArray) -> None:
         self._da = da
+        #: Grids by `bc`, the `bc` attr and the coordinate variables: xarray keeps one accessor per
+        #: DataArray, so repeated calls on a field read its coordinates once.
+        self._grids: dict[Any, tuple[Any, Grid]] = {}
 
     @property
     def kind(self) -> str:
@@ -35,37 +43,108 @@ class CodexAccessor:
 
     def grid(self, bc: ops.BC = None) -> Grid:
         """The grid the field lives on (coordinates, bcs from `bc` or the `bc` attr)."""
-        return grid_of(self._da, bc)
+        coords = tuple(self._da.coords.variables.values())  # held below, so their ids stay theirs
+        key = (
+            bc if bc is None or isinstance(bc, str) else tuple(sorted(bc.items())),
+            self._da.attrs.get("bc"),
+            tuple(map(id, coords)),
+        )
+        if key not in self._grids:
+            self._grids[key] = (coords, grid_of(self._da, bc))
+        return self._grids[key][1]
 
-    def grad(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def _grid_for(self, grid: Grid | None, bc: ops.BC) -> _GridArgs:
+        """The operator's `grid` and `bc`: this field's (cached) grid unless one was given."""
+        if grid is not None:
+            return {"grid": grid, "bc": bc}
+        return {"grid": self.grid(bc), "bc": None}
+
+    def grad(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """∇f (see `operators.grad`)."""
-        return ops.grad(self._da, method, order, **kw)
+        return ops.grad(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
-    def div(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def div(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """∇·F (see `operators.div`)."""
-        return ops.div(self._da, method, order, **kw)
+        return ops.div(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
-    def curl(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def curl(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """∇×F (see `operators.curl`)."""
-        return ops.curl(self._da, method, order, **kw)
+        return ops.curl(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
-    def lap(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def lap(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """Δf (see `operators.lap`)."""
-        return ops.lap(self._da, method, order, **kw)
+        return ops.lap(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
-    def dalembert(self, c: float = 1.0, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def dalembert(
+        self,
+        c: float = 1.0,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """□f = ∂²f/∂t² − c²Δf (see `operators.dalembert`)."""
-        return ops.dalembert(self._da, c, method, order, **kw)
+        return ops.dalembert(self._da, c, method, order, backend=backend, **self._grid_for(grid, bc))
 
-    def ddt(self, method: str | None = None, order: int | None = None, **kw: Any) -> xr.DataArray:
+    def ddt(
+        self,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
+    ) -> xr.DataArray:
         """d/dt f along the time axis `t` (see `operators.ddt`)."""
-        return ops.ddt(self._da, method, order, **kw)
+        return ops.ddt(self._da, method, order, backend=backend, **self._grid_for(grid, bc))
 
     def partial(
-        self, axis: str, deriv: int = 1, method: str | None = None, order: int | None = None, **kw: Any
+        self,
+        axis: str,
+        deriv: int = 1,
+        method: str | None = None,
+        order: int | None = None,
+        *,
+        grid: Grid | None = None,
+        bc: ops.BC = None,
+        backend: str | None = None,
     ) -> xr.DataArray:
         """∂f/∂axis (see `operators.partial`)."""
-        return ops.partial(self._da, axis, deriv, method, order, **kw)
+        return ops.partial(self._da, axis, deriv, method, order, backend=backend, **self._grid_for(grid, bc))
 
     def plot(self, name: str | None = None) -> go.Figure:
         """The field as a Plotly figure: heatmap (2-D; mid-plane of 3-D) or line (1-D) per plane (see

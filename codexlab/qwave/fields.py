@@ -18,7 +18,16 @@ from ..errors import CodexTypeError, CodexValueError
 from .chunked import is_dask_array
 from .grid import AXIS_NAMES, BOUNDARY_CONDITIONS, Grid
 
-__all__ = ["make_field", "grid_of", "field_kind", "content_id", "aligned", "COMPONENT", "COMPONENT2"]
+__all__ = [
+    "make_field",
+    "grid_of",
+    "field_kind",
+    "content_id",
+    "aligned",
+    "empty_aligned",
+    "COMPONENT",
+    "COMPONENT2",
+]
 
 COMPONENT = "component"
 COMPONENT2 = "component2"
@@ -51,6 +60,15 @@ def aligned(values: Any) -> np.ndarray:
     out = buf[offset : offset + arr.nbytes].view(arr.dtype).reshape(arr.shape)
     np.copyto(out, arr)
     return out
+
+
+def empty_aligned(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialized C-contiguous array on a 64-byte boundary (what `aligned` keeps without a copy)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    buf = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
+    offset = (-buf.ctypes.data) % ALIGNMENT
+    return buf[offset : offset + nbytes].view(dtype).reshape(shape)
 
 
 def make_field(

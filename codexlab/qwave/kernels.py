@@ -10,7 +10,7 @@ axes only). Each differential op is a sum of stencil terms (see `stencils`), jit
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial as _partial
 from typing import Any
 
@@ -182,6 +182,25 @@ def _jax_second_sum(u: Any, axes: tuple[AxisSpec, ...], method: str, scales: tup
     return _componentwise(u, axes, terms, method)
 
 
+def _on_device(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A JAX backend that takes its operand as `as_array` makes it (aliased when it is aligned)."""
+
+    def run(u: Any, *args: Any, **kw: Any) -> Any:
+        return fn(as_array(u), *args, **kw)
+
+    return run
+
+
+def _operand(u: Any) -> Any:
+    """The operand as a backend takes it: a JAX array stays one, anything else becomes a NumPy array of
+    an inexact dtype (integers and booleans as float64). The JAX backends put it on the device
+    (`_on_device`), the numba ones read it in place — no copy of a NumPy field that is not aligned."""
+    if isinstance(u, jax.Array):
+        return as_array(u)
+    arr = np.asarray(u)
+    return arr if np.issubdtype(arr.dtype, np.inexact) else arr.astype(np.float64)
+
+
 for _op, _fn in (
     ("partial", _jax_partial),
     ("grad", _jax_grad),
@@ -190,7 +209,7 @@ for _op, _fn in (
     ("lap", _jax_second_sum),
     ("dalembert", _jax_second_sum),
 ):
-    backends.register_backend(_op, "jax", _fn, devices=("cpu", "gpu", "tpu"))
+    backends.register_backend(_op, "jax", _on_device(_fn), devices=("cpu", "gpu", "tpu"))
 
 
 def derivative(
@@ -202,7 +221,7 @@ def derivative(
     backend: str | None = None,
 ) -> Any:
     """∂^deriv u / ∂axis^deriv along axis index `axis` (componentwise for vector and tensor fields)."""
-    u = as_array(u)
+    u = _operand(u)
     if deriv not in (1, 2):
         raise CodexValueError(f"Derivative order `{deriv}` is not available; use `1` or `2`.")
     check_method(axes, [axis], method)
@@ -211,7 +230,7 @@ def derivative(
 
 def grad(u: Any, axes: tuple[AxisSpec, ...], method: str = "fd2", backend: str | None = None) -> Any:
     """∇u of a scalar field: components along the spatial axes, stacked first."""
-    u = as_array(u)
+    u = _operand(u)
     _check_shape(u, axes, 0, "∇")
     check_method(axes, space_indices(axes), method)
     return backends.dispatch("grad", u, axes, method, backend=backend)
@@ -219,7 +238,7 @@ def grad(u: Any, axes: tuple[AxisSpec, ...], method: str = "fd2", backend: str |
 
 def div(F: Any, axes: tuple[AxisSpec, ...], method: str = "fd2", backend: str | None = None) -> Any:
     """∇·F = Σᵢ ∂Fᵢ/∂xᵢ of a vector field with one component per spatial axis."""
-    F = as_array(F)
+    F = _operand(F)
     _check_shape(F, axes, 1, "∇·")
     space = space_indices(axes)
     if np.shape(F)[0] != len(space):
@@ -230,7 +249,7 @@ def div(F: Any, axes: tuple[AxisSpec, ...], method: str = "fd2", backend: str | 
 
 def curl(F: Any, axes: tuple[AxisSpec, ...], method: str = "fd2", backend: str | None = None) -> Any:
     """∇×F: in 2-D the scalar ∂ₓF_y − ∂_yFₓ, in 3-D the vector field."""
-    F = as_array(F)
+    F = _operand(F)
     _check_shape(F, axes, 1, "∇×")
     space = space_indices(axes)
     if len(space) not in (2, 3) or np.shape(F)[0] != len(space):
@@ -244,7 +263,7 @@ def curl(F: Any, axes: tuple[AxisSpec, ...], method: str = "fd2", backend: str |
 
 def lap(u: Any, axes: tuple[AxisSpec, ...], method: str = "fd2", backend: str | None = None) -> Any:
     """Δu = Σ ∂²u/∂xᵢ² over the spatial axes (componentwise for vector fields)."""
-    u = as_array(u)
+    u = _operand(u)
     check_method(axes, space_indices(axes), method)
     return backends.dispatch("lap", u, axes, method, backend=backend, scales=second_sum_scales(axes, "lap"))
 
@@ -253,7 +272,7 @@ def dalembert(
     u: Any, axes: tuple[AxisSpec, ...], c: float = 1.0, method: str = "fd2", backend: str | None = None
 ) -> Any:
     """□u = ∂²u/∂t² − c²Δu on a grid with a time axis `t` (componentwise for vector fields)."""
-    u = as_array(u)
+    u = _operand(u)
     if time_index(axes) is None:
         raise CodexTypeError("`□` needs a time axis `t`; add `t:0..T:N` to the grid.")
     check_method(axes, range(len(axes)), method)

@@ -20,7 +20,7 @@ import xarray as xr
 from ..errors import CodexTypeError, CodexValueError
 from . import kernels as K
 from .chunked import apply_chunked, is_dask_array
-from .fields import COMPONENT, COMPONENT2, field_kind, grid_of, make_field
+from .fields import COMPONENT, COMPONENT2, aligned, field_kind, grid_of, make_field
 from .grid import Grid
 
 __all__ = ["grad", "div", "curl", "lap", "dalembert", "ddt", "partial", "dot", "cross", "outer", "prepare"]
@@ -70,7 +70,9 @@ def prepare(f: Any, grid: Grid | None = None, bc: BC = None, glyph: str = "op") 
                 "build one with `make_field(values, grid)` or pass `grid=`."
             )
         f = make_field(f, grid)
-    f = f.transpose(*[d for d in (COMPONENT, COMPONENT2) if d in f.dims], ...)
+    lead = [d for d in (COMPONENT, COMPONENT2) if d in f.dims]
+    if list(f.dims[: len(lead)]) != lead:
+        f = f.transpose(*lead, ...)
     if grid is None:
         g = grid_of(f, bc)
     else:
@@ -121,12 +123,37 @@ def _kernel(name: str, da: xr.DataArray, grid: Grid, method: str, backend: str |
     return getattr(K, name)(da.values, K.axis_specs(grid), method=method, backend=backend, **kw)
 
 
+def _scalar_like(values: Any, like: xr.DataArray, grid: Grid) -> xr.DataArray | None:
+    """A scalar field to shape a scalar result after: `like` (or its first component, for a vector
+    operand) when it holds exactly `grid`'s coordinates and nothing else; None otherwise."""
+    if is_dask_array(values) or np.ndim(values) != grid.ndim:
+        return None
+    lead = [d for d in (COMPONENT, COMPONENT2) if d in like.dims]
+    given = like.coords.variables
+    if tuple(d for d in like.dims if d not in lead) != grid.names or set(given) - set(lead) != set(grid.names):
+        return None
+    if not all(np.array_equal(given[a.name].values, a.coords) for a in grid.axes):
+        return None
+    return like.isel({d: 0 for d in lead}, drop=True) if lead else like
+
+
 def _result(values: Any, like: xr.DataArray, grid: Grid, name: str | None, units: str) -> xr.DataArray:
-    """Wrap kernel output like the input field: same grid and bcs, axis coordinate attrs kept."""
-    out = make_field(values if is_dask_array(values) else np.asarray(values), grid, name=name, units=units)
+    """Wrap kernel output like the input field: same grid and bcs, axis coordinate attrs kept. No content
+    `id`: hashing the output costs more than the kernel at 512² (`content_id(da.values)` gives one)."""
+    base = _scalar_like(values, like, grid)
+    if base is not None:
+        # A scalar result on the operand's own coordinates: a shallow copy keeps them with their indexes
+        # (rebuilding the pandas indexes costs more than a 512² kernel); values and attrs as make_field's.
+        out = base.copy(deep=False, data=aligned(np.asarray(values)))
+        out.name, out.attrs, out.encoding = name, {"units": units, **grid.to_attrs()}, {}
+        return out
+    out = make_field(
+        values if is_dask_array(values) else np.asarray(values), grid, name=name, units=units, with_id=False
+    )
+    given, made = like.coords.variables, out.coords.variables  # Variables: no DataArray built per axis
     for axis in grid.names:
-        if axis in like.coords and like.coords[axis].attrs:
-            out.coords[axis].attrs.update(like.coords[axis].attrs)
+        if axis in given and given[axis].attrs:
+            made[axis].attrs.update(given[axis].attrs)
     return out
 
 

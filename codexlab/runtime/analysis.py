@@ -222,8 +222,8 @@ class _Rewriter:
         body = [self.statement(s, quiet=True) for s in loop.body]
         # After the loop its names hold what the last iteration made (facts of any iteration), and a
         # value computed in a loop is never a constant for the rules.
-        for s in body:
-            for name in ([s.target] if s.target else []) + list(s.loop_names):
+        for rs in body:
+            for name in ([rs.target] if rs.target else []) + list(rs.loop_names):
                 if name in self.facts:
                     self.facts[name] = replace(self.facts[name], constant=False, finite=False)
         names = tuple(dict.fromkeys(n for s in body for n in ([s.target] if s.target else []) + list(s.loop_names)))

@@ -13,6 +13,7 @@ import sympy
 import xarray as xr
 
 from ..contracts import BeamEvent, new_beam_id, utc_now_iso
+from ..contracts.beam import Stage
 from .summary import summarize_array, summarize_number
 from .values import Value
 
@@ -21,14 +22,17 @@ __all__ = ["BeamRecorder", "value_summary"]
 _EXPR_TEXT = 400
 
 
-def value_summary(value: Value, data: Any, cell_volume: float) -> dict[str, Any]:
-    """The op-specific `result` summary of a value (shape, dtype, min, max, norm, checksum, …)."""
+def value_summary(value: Value, data: Any, cell_volume: float, *, hashed: bool = True) -> dict[str, Any]:
+    """The op-specific `result` summary of a value (shape, dtype, min, max, norm, checksum when `hashed`,
+    …); a field's statistics come from `value.meta["stats"]` when its program computed them."""
     if isinstance(data, xr.DataArray):
-        out = summarize_array(data.values, cell_volume)
+        out = summarize_array(data.values, cell_volume, stats=value.meta.get("stats"), hashed=hashed)
     elif isinstance(data, bool | np.bool_):
         out = {"shape": [], "dtype": "bool", "value": bool(data), "finite": True}
-    elif isinstance(data, int | float | complex | np.number):
-        out = summarize_number(complex(data) if np.iscomplexobj(data) else float(data))
+    elif isinstance(data, complex | np.complexfloating):
+        out = summarize_number(complex(data))
+    elif isinstance(data, int | float | np.integer | np.floating):
+        out = summarize_number(float(data))
     elif value.kind == "pair":
         lam = np.asarray(data.lam)
         out = {
@@ -73,7 +77,7 @@ class BeamRecorder:
 
     def add(
         self,
-        stage: str,
+        stage: Stage,
         token: str,
         result: dict[str, Any],
         parents: Sequence[str | None] = (),
@@ -99,8 +103,12 @@ class BeamRecorder:
         return beam
 
     def summary(self, value: Value, data: Any, cell_volume: float, *, snapshot: bool = True) -> dict[str, Any]:
-        """A value's summary, with a vault snapshot of a field's values (`vault_ref`) when `snapshot`."""
-        out = value_summary(value, data, cell_volume)
+        """A value's summary, with a vault snapshot of a field's values (`vault_ref`) when `snapshot`.
+
+        The checksum identifies the snapshot, so a field without one (an intermediate, by default) is
+        not hashed: it has neither `checksum` nor `vault_ref`, never a reference that does not resolve.
+        """
+        out = value_summary(value, data, cell_volume, hashed=snapshot)
         if snapshot and self.vault is not None and isinstance(data, xr.DataArray):
             out["vault_ref"] = self.vault.save(data, out["checksum"])
         return out

@@ -117,21 +117,21 @@ class _Planner:
         index = self.counter
         self.counter += 1
         text = to_unicode(stmt) if not isinstance(stmt, ir.PRecord) else _record_text(stmt)
-        at = {"line": rs.line or getattr(stmt, "line", 0), "column": getattr(stmt, "column", 0)}
+        line, column = rs.line or getattr(stmt, "line", 0), getattr(stmt, "column", 0)
         if isinstance(stmt, ir.PDirective):
             from ..lang import ast
 
-            self.memory.apply_directive(ast.Directive(stmt.name, tuple(stmt.args), line=at["line"]))
-            return Statement(index, "directive", text, source=stmt, **at)
+            self.memory.apply_directive(ast.Directive(stmt.name, tuple(stmt.args), line=line))
+            return Statement(index, "directive", text, source=stmt, line=line, column=column)
         if isinstance(stmt, ir.PRecord):
-            return Statement(index, "record", text, source=stmt, **at)
+            return Statement(index, "record", text, source=stmt, line=line, column=column)
         if isinstance(stmt, ir.PLoop):
-            return self.loop(rs, index, text, at)
+            return self.loop(rs, index, text, line, column)
         assert rs.target is not None and rs.expr is not None
         code = self.expression(rs.expr, rs.kinds, quiet=rs.defined, index=index)
         code.kind = "define" if rs.defined else "bind"
         code.text, code.target, code.also_underscore, code.source = text, rs.target, rs.also_underscore, stmt
-        code.line, code.column = at["line"], at["column"]
+        code.line, code.column = line, column
         code.rules = tuple(s.rule for s in rs.derivation.steps) if rs.derivation is not None else ()
         if rs.defined and code.exact is not None:  # a definition with an exact form runs no op
             code.ops, code.groups, code.leaves, code.order = [], [], [], []
@@ -140,7 +140,7 @@ class _Planner:
             self.exact["_"] = code.exact
         return code
 
-    def loop(self, rs: RewrittenStatement, index: int, text: str, at: dict[str, int]) -> Statement:
+    def loop(self, rs: RewrittenStatement, index: int, text: str, line: int, column: int) -> Statement:
         loop = rs.stmt
         assert isinstance(loop, ir.PLoop)
         count = bound = until = None
@@ -155,10 +155,13 @@ class _Planner:
             s.quiet = True
         if loop.until is not None:
             until = self.value(loop.until, rs.parts["until"])
+        for part in (count, bound, until):  # the bound and the condition are on the loop's line
+            if part is not None:
+                part.line, part.column = line, column
         code = LoopCode(body, rs.loop_names, count, until, bound, loop)
         for name in rs.loop_names:
             self.exact[name] = None
-        return Statement(index, "loop", text, loop=code, source=loop, quiet=False, **at)
+        return Statement(index, "loop", text, loop=code, source=loop, quiet=False, line=line, column=column)
 
     def value(self, expr: ir.PNode, kinds: Mapping[str, str]) -> Statement:
         """A quiet expression (a loop bound or condition): planned like a statement, bound to nothing."""

@@ -25,12 +25,21 @@ from ..photon import ir
 from ..qwave.fields import COMPONENT, COMPONENT2, aligned
 from .codex_trace import trace_event
 from .program import Leaf, Op, Statement
-from .values import Value, kind_of_data
+from .values import Value, as_kind, kind_of_data
 
 if TYPE_CHECKING:
     from .machine import Machine
 
-__all__ = ["materialize", "on_grid", "run_ops", "wall_zone", "as_grid_array", "from_array", "PRECISION_DTYPES"]
+__all__ = [
+    "materialize",
+    "on_grid",
+    "run_ops",
+    "wall_zone",
+    "as_grid_array",
+    "from_array",
+    "op_extent",
+    "PRECISION_DTYPES",
+]
 
 _T = sympy.Symbol("t", real=True)
 #: Precisions the grid path runs natively (a fused program in that dtype).
@@ -132,7 +141,7 @@ def _operands(machine: Machine, op: Op, regs: Mapping[str, Value]) -> list[Value
 
 def _exact(machine: Machine, op: Op, regs: Mapping[str, Value]) -> Value:
     """An exact op: its exact form (a field on the grid when it is one), walls by the grid operator."""
-    value = Value(op.kind, expr=op.exact, path="exact")
+    value = Value(as_kind(op.kind), expr=op.exact, path="exact")
     operands = _operands(machine, op, regs)
     if op.kind not in FIELD_KINDS or machine.quiet:
         return value
@@ -212,8 +221,7 @@ def _record(
     operands = [regs[r] for r in (*op.args, *(r for _, r in op.kwargs))]
     parents = [v.beam_id for v in operands] + [value.meta.get("pair_beam")]
     grid = machine.memory.grid
-    points = grid.size if op.kind in FIELD_KINDS or any(v.kind in FIELD_KINDS for v in operands) else 1
-    components = {"vector": len(grid.space_axes), "tensor": len(grid.space_axes) ** 2}.get(op.kind, 1)
+    points, components = op_extent(grid, op.kind, [v.kind for v in operands])
     precision = value.meta.get("precision", "exact" if op.path == "exact" else machine.memory.precision)
     estimate = machine.estimator.estimate(
         op.key,
@@ -253,8 +261,9 @@ def _record(
     for key in ("fused", "qglyph_id", "fused_ms", "duration_split", "precision_reason", "walls", "t"):
         if key in value.meta or key in timing:
             result[key] = value.meta.get(key, timing.get(key))
-    stage = "symbolic" if op.path == "exact" else spec.stage
-    beam = machine.recorder.add(stage, op.key, result, parents, eid=value.meta.get("eid"))
+    beam = machine.recorder.add(
+        "symbolic" if op.path == "exact" else spec.stage, op.key, result, parents, eid=value.meta.get("eid")
+    )
     value.beam_id = beam.beam_id
     machine.after_op(beam.beam_id, op, value, operands)
     if value.kind == "pair":
@@ -266,6 +275,13 @@ def _record(
     machine.trace.append(
         trace_event("prediction", glyph=op.key, path=op.path, predicted_ms=estimate.delay, beam_id=sched.beam_id)
     )
+
+
+def op_extent(grid: Any, kind: str, operand_kinds: list[str]) -> tuple[int, int]:
+    """(points, components) an op's work is counted over: the grid when it or an operand lives on it."""
+    points = grid.size if kind in FIELD_KINDS or any(k in FIELD_KINDS for k in operand_kinds) else 1
+    components = {"vector": len(grid.space_axes), "tensor": len(grid.space_axes) ** 2}.get(kind, 1)
+    return points, components
 
 
 def _backend(op: Op) -> str:
@@ -287,7 +303,7 @@ def run_ops(machine: Machine, code: Statement, regs: dict[str, Value]) -> None:
             _profile(machine, code, groups[key], regs)
             continue
         op = by_reg[key]
-        machine.check_cancel(op, code)
+        machine.check_cancel(code, ("op", op.reg), regs)
         started = time.perf_counter()
         value = _exact(machine, op, regs) if op.path == "exact" else _host(machine, op, code, regs)
         elapsed = (time.perf_counter() - started) * 1e3
@@ -309,7 +325,7 @@ def _profile(machine: Machine, code: Statement, ops: list[Op], regs: Mapping[str
 
 def _run_group(machine: Machine, code: Statement, members: list[Op], regs: dict[str, Value]) -> None:
     """One compiled program of grid ops, its run time split evenly over its ops' beams."""
-    machine.check_cancel(members[0], code)
+    machine.check_cancel(code, ("group", members[0].group) if len(members) > 1 else ("op", members[0].reg), regs)
     started = time.perf_counter()
     values = machine.run_group(members, regs, code)
     elapsed = (time.perf_counter() - started) * 1e3

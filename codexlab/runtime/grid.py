@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import jax
 import numpy as np
 import xarray as xr
 
@@ -22,6 +23,7 @@ from ..photon import ir
 from ..qwave.arrays import array_spec
 from ..qwave.bridge import NotFusable, compile_program, to_qglyph
 from ..qwave.qglyph import QGlyphProgram
+from ..qwave.stats import STAT_KEYS
 from .dispatch import PRECISION_DTYPES, as_grid_array, from_array, materialize
 from .program import Op, Statement
 from .values import Value, kind_of_data
@@ -103,15 +105,19 @@ def _compiled_values(
     try:
         compiled = compile_program(program, m.grid, method=machine.grid_method, c=m.wave_c, dtype=dtype)
         scalars = all(np.ndim(a) == 0 for a in arrays.values()) and not program.coords
+        stats: dict[str, Any] = {}
         if scalars:
             out, compile_ms = compiled.eager(arrays), 0.0
         else:
-            out, compile_ms = compiled.run_timed(arrays)
+            (out, stats), compile_ms = compiled.run_timed(arrays, stats=True)
     except NotFusable as err:
         raise CodexTypeError(err.reason) from err
     machine.programs.setdefault(program.qglyph_id, program)
-    by_reg = {node_reg[ins.node]: out[ins.id] for ins in program.instructions if ins.node in node_reg}
-    return by_reg, {"compile_ms": compile_ms, "qglyph_id": program.qglyph_id}
+    ids = {ins.id: node_reg[ins.node] for ins in program.instructions if ins.node in node_reg}
+    by_reg = {reg: out[i] for i, reg in ids.items()}
+    host = jax.device_get({ids[i]: v for i, v in stats.items() if i in ids})
+    by_stats = {reg: dict(zip(STAT_KEYS, map(float, v), strict=True)) for reg, v in host.items()}
+    return by_reg, {"compile_ms": compile_ms, "qglyph_id": program.qglyph_id, "stats": by_stats}
 
 
 def _single(machine: Machine, op: Op, regs: Mapping[str, Value], fmt: str, reason: str | None) -> tuple[Any, str]:
@@ -196,6 +202,8 @@ def run_grid_ops(
             data = from_array(raw[op.reg], grid)
             label = label_of(np.asarray(raw[op.reg]).dtype)
             meta: dict[str, Any] = {"precision": label, "qglyph_id": info["qglyph_id"]}
+            if op.reg in info["stats"]:
+                meta["stats"] = info["stats"][op.reg]
             if label != fmt and fmt != "fp64":
                 meta["precision_reason"] = f"complex values run in complex64 (JAX has no complex `{fmt}`)"
             values[op.reg] = Value(kind_of_data(data), data=data, path="grid", meta=meta)
@@ -217,11 +225,14 @@ def run_grid_ops(
         if chosen in PRECISION_DTYPES:
             raw, info = _compiled_values(machine, [op], regs, PRECISION_DTYPES[chosen], code)
             out, label = raw[op.reg], label_of(np.asarray(raw[op.reg]).dtype)
+            stats = info["stats"].get(op.reg)
         else:
             out, reason = _single(machine, op, regs, chosen, reason)
-            label = chosen
+            label, stats = chosen, None
         data = from_array(out, grid)
         meta = {"precision": label}
+        if stats is not None:
+            meta["stats"] = stats
         if reason:
             meta["precision_reason"] = reason
         values[op.reg] = Value(kind_of_data(data), data=data, path="grid", meta=meta)
@@ -230,7 +241,7 @@ def run_grid_ops(
 
 def grid_reference(machine: Machine, op: Op, operands: list[Any]) -> xr.DataArray | None:
     """The grid operator's value (fp64) of one op on given operand data, for the wall rule."""
-    regs = {r: Value("data", data=d) for r, d in zip(op.args, operands, strict=True)}
+    regs = {r: Value(kind_of_data(d), data=d) for r, d in zip(op.args, operands, strict=True)}
     try:
         raw, _ = _compiled_values(machine, [op], regs, "float64")
     except CodexTypeError:

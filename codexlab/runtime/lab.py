@@ -12,9 +12,9 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..contracts import BeamEvent, check_container_id, utc_now_iso
 from ..errors import CodexCancelled, CodexError, CodexNameError, CodexValueError, did_you_mean
@@ -22,7 +22,7 @@ from ..flags import Flags, resolve_flags
 from ..ops import OpTable
 from ..sqi.scoring import cell_qscore
 from ..store import open_store
-from ..store.base import BeamStore
+from ..store.base import BeamStore, Direction
 from ..store.vault import open_vault
 from .admission import CellGate
 from .cells import CellLog
@@ -30,7 +30,7 @@ from .codex_scheduler import PlanSettings
 from .codex_trace import log_codex_trace, trace_event
 from .cost import CodexCostEstimator
 from .fences import RunFences
-from .machine import CellResult
+from .machine import CellResult, Hook
 from .memory import CarrierMemory
 from .metrics import BUS, MetricsBus, record_execution_metrics
 from .overload import DEFAULT_LATENCY_BUDGET_MS, OverloadController
@@ -41,11 +41,23 @@ from .stale import CellWatch
 from .status import DEFAULT_TOL, ContainerReport, cell_report, failed_cell_report, summarize
 
 if TYPE_CHECKING:
+    import polars as pl
     import xarray as xr
     from distributed import Client
 
     from ..container import Container
+    from ..contracts import DnaMutation, QfcUpdate
+    from ..kg.store import KnowledgeGraph
+    from ..lang.scrolls.library import ScrollLibrary
+    from ..patterns.fusion import FusionGlyph
+    from ..patterns.hooks import RepairOutcome
+    from ..patterns.mutations import SideLike
     from ..qpu import Sheet, SheetRun
+    from ..qwave.qglyph import QGlyphProgram
+    from ..sqi.soullaw import SoulLawEvent
+    from .debugger import Debugger
+    from .governance import Governance
+    from .instruction_profiler import InstructionProfile
 
 __all__ = ["Lab", "default_home", "MIN_FUSION_GAIN", "DEFAULT_CONTAINER"]
 
@@ -80,7 +92,7 @@ class Lab:
         home: str | os.PathLike[str] | None = None,
         *,
         db_url: str | None = None,
-        flags: Mapping[str, Any] | None = None,
+        flags: Mapping[str, object] | None = None,
         data_roots: list[str | os.PathLike[str]] | None = None,
         bus: MetricsBus | None = None,
         max_concurrency: int | None = None,
@@ -110,7 +122,7 @@ class Lab:
         self.precision_cache: dict[str, Any] = {}
         self.sym_cache: dict[Any, Any] = {}
         self.entropy_cache: dict[str, float] = {}
-        self.programs: dict[str, Any] = {}
+        self.programs: dict[str, QGlyphProgram] = {}
         from ..sqi import load_soullaw_config
 
         self.soullaw = load_soullaw_config(self._policy_file())
@@ -136,14 +148,16 @@ class Lab:
         self.progress = True
         #: Seconds between live HUD updates while a cell runs (when something follows the bus).
         self.live_interval_s = 0.1
-        #: Vault snapshots: `bound` keeps the values bound to names (every beam's `vault_ref` still
-        #: resolves for those), `all` every op's value.
-        self.snapshots = "bound"
+        #: Vault snapshots: `bound` keeps the values bound to names (a beam without a snapshot has no
+        #: `vault_ref`, so every one resolves), `all` every op's value (the `VAULT_ALL` flag).
+        self.snapshots = "all" if self.flags.VAULT_ALL else "bound"
         self._kg: Any = None
         #: Whether committed runs are exported to the knowledge graph at `<home>/kg/`.
         self.graph = graph
         #: What each committed cell read, so a redefinition marks its readers stale (`stale_cells`).
         self.cell_watch = CellWatch()
+        #: Containers a paused debugger holds → why (a cell run there is refused, see `runtime.debugger`).
+        self.paused: dict[str, str] = {}
 
     # -------------------------------------------------------------------------------------- settings
 
@@ -162,7 +176,7 @@ class Lab:
         )
 
     @property
-    def kg(self) -> Any:
+    def kg(self) -> KnowledgeGraph:
         """The knowledge graph at `<home>/kg/` (opened on first use; read-only if another process holds it)."""
         if self._kg is None:
             from ..kg import open_kg
@@ -170,7 +184,7 @@ class Lab:
             self._kg = open_kg(self.home)
         return self._kg
 
-    def qglyph(self, qglyph_id: str) -> Any:
+    def qglyph(self, qglyph_id: str) -> QGlyphProgram:
         """The QGlyph program with this content-hash id, as written in beams and collapse traces."""
         try:
             return self.programs[qglyph_id]
@@ -179,7 +193,7 @@ class Lab:
                 f"No QGlyph program `{qglyph_id}` was compiled in this Lab{did_you_mean(qglyph_id, self.programs)}."
             ) from None
 
-    def register_program(self, program: Any) -> str:
+    def register_program(self, program: QGlyphProgram) -> str:
         """Keep a QGlyph program so `lab.qglyph(id)` resolves it; returns its id."""
         self.programs[program.qglyph_id] = program
         return str(program.qglyph_id)
@@ -189,19 +203,19 @@ class Lab:
         own = self.home / "soullaw.toml"
         return own if own.is_file() else None
 
-    def configure(self, container: str | None = None, **config: Any) -> dict[str, Any]:
+    def configure(self, container: str | None = None, **config: object) -> dict[str, object]:
         """Set a container's config (`requires_consent`, `consent_granted`, `thresholds`, `laws`, `fuse`,
         `track_attractors`, `drift_tol`)."""
         memory = self.memory(container)
         memory.config.update(config)
         return dict(memory.config)
 
-    def governance(self, memory: CarrierMemory) -> Any:
+    def governance(self, memory: CarrierMemory) -> Governance:
         """The vet stage's scorer and policy for a container (its thresholds and laws over the Lab's)."""
         from ..photon.rules import DEFAULT_RULES
         from .governance import Governance
 
-        policy = {k: memory.config[k] for k in ("thresholds", "laws") if k in memory.config}
+        policy: dict[str, Any] = {k: memory.config[k] for k in ("thresholds", "laws") if k in memory.config}
         rules = self.rules if self.rules is not None else DEFAULT_RULES
         return Governance(
             self.soullaw.merged(policy or None),
@@ -264,15 +278,16 @@ class Lab:
         self,
         source: Sheet | str | os.PathLike[str] | Mapping[str, str],
         *,
-        jobs: int = 1,
+        jobs: int | None = None,
         container: str | None = None,
         cache: bool = True,
+        client: Client | None = None,
     ) -> SheetRun:
-        """Run a sheet of cells as a dependency graph, `jobs` cells at a time, reusing unchanged cells'
-        results (see `codexlab.qpu.execute_sheet`); returns a `SheetRun`."""
+        """Run a sheet of cells as a dependency graph, `jobs` cells at a time (on a Dask `client`'s
+        workers when given), reusing unchanged cells' results (see `codexlab.qpu.execute_sheet`)."""
         from ..qpu import execute_sheet
 
-        return execute_sheet(self, source, jobs=jobs, container=container, cache=cache)
+        return execute_sheet(self, source, jobs=jobs, container=container, cache=cache, client=client)
 
     def stale_cells(self, container: str | None = None) -> dict[str, list[str]]:
         """Cells of a container that read a name redefined since they ran → the changed names, in order."""
@@ -307,6 +322,7 @@ class Lab:
         source: str = "codex",
         cancel: threading.Event | None = None,
         memory: CarrierMemory | None = None,
+        on_instruction: Hook | None = None,
     ) -> Run:
         """Run a cell through the pipeline (`pipeline.STAGES`) and return its `Run`.
 
@@ -336,6 +352,7 @@ class Lab:
             raise CodexValueError(f"The store already holds a run `{run_id}`; pass a new `run_id` (or None).")
         state = CellState(self, code, container if memory is None else memory.container_id, "", source, profile, cancel)
         state.own = memory
+        state.hook = on_instruction
         state.run_id = run_id or state.run_id
         state.cell_id = self._cell_id(cell_id, state.run_id)
         auto = bool(self.flags.SPE_AUTO_FUSE) and source == "codex" and memory is None
@@ -373,6 +390,43 @@ class Lab:
         state = plan(rewrite(state))
         assert state.program is not None
         return state.program
+
+    def debug(
+        self,
+        code: str,
+        container: str | None = None,
+        *,
+        breakpoints: Iterable[int] = (),
+        instructions: Iterable[int] = (),
+        stop_on_nonfinite: bool = True,
+    ) -> Debugger:
+        """A debugger for this cell (`runtime.debugger`): step by instruction or line, continue to line
+        (`breakpoints`) or address (`instructions`) breakpoints, stop on the first non-finite value."""
+        from .debugger import Debugger
+
+        return Debugger(
+            self,
+            code,
+            container,
+            breakpoints=breakpoints,
+            instructions=instructions,
+            stop_on_nonfinite=stop_on_nonfinite,
+        )
+
+    def profile(
+        self,
+        code: str,
+        container: str | None = None,
+        *,
+        cell_id: str | None = None,
+        profile: bool | None = None,
+        source: str = "codex",
+    ) -> InstructionProfile:
+        """Run a cell under the instruction profiler (`runtime.instruction_profiler`): a normal run, committed
+        like any, whose profile (per instruction: count, time, FLOPs, bytes, GB/s) is returned, `run` attached."""
+        from .instruction_profiler import profile_cell
+
+        return profile_cell(self, code, container, cell_id=cell_id, profile=profile, source=source)
 
     def fail_cell(self, state: CellState, err: BaseException) -> None:
         """A failed cell: memory back as it was, one `error` beam (unless `fail_run` wrote it already), a
@@ -459,7 +513,7 @@ class Lab:
         with record_execution_metrics("kg_export", bus=self.bus, run_id=run_id, rows=len(result.beams)):
             export_after_commit(self.home, self.store, run_id, result.scores, result.beams)
 
-    def publish_governance(self, result: CellResult, events: list[Any]) -> None:
+    def publish_governance(self, result: CellResult, events: list[SoulLawEvent]) -> None:
         """After the cell committed: SQI score events on the bus, SoulLaw verdicts in the trace JSONL."""
         from ..sqi._jsonl import append_jsonl
 
@@ -497,7 +551,7 @@ class Lab:
             duration_ms=(time.perf_counter() - state.started) * 1e3,
         )
 
-    def publish_qfc(self, run: Run, metrics: list[dict[str, Any]], profiled: bool) -> None:
+    def publish_qfc(self, run: Run, metrics: Sequence[Mapping[str, object]], profiled: bool) -> None:
         """Build, store and broadcast the run's QFC payloads; `run.qfc_id` then resolves with `lab.qfc`."""
         from .qfc import broadcast_qfc_update, build_qfc_updates, qfc_id_for, save_qfc
 
@@ -513,7 +567,7 @@ class Lab:
         for update in updates:
             broadcast_qfc_update(update, self.bus)
 
-    def qfc(self, qfc_id: str) -> list[Any]:
+    def qfc(self, qfc_id: str) -> list[QfcUpdate]:
         """The stored QFC envelopes (contract `qfc_update`) of a run, by its `run.qfc_id`."""
         from .qfc import load_qfc
 
@@ -539,7 +593,7 @@ class Lab:
 
     # ------------------------------------------------------------------------------ pattern engine
 
-    def patterns(self, container: str | None = None) -> dict[str, Any]:
+    def patterns(self, container: str | None = None) -> dict[str, pl.DataFrame]:
         """Motifs of a container's approved beams (op n-grams, attractors, entanglement topology) as
         polars tables; each call appends them to the container's pattern trace."""
         from ..patterns import mine_patterns, record_trace
@@ -549,7 +603,7 @@ class Lab:
         record_trace(self.home / "traces", cid, found)
         return found
 
-    def mutations(self, container: str | None = None) -> list[Any]:
+    def mutations(self, container: str | None = None) -> list[DnaMutation]:
         """The DNA mutations (contract 5) recorded for a container, oldest first."""
         from ..patterns import list_mutations
 
@@ -557,15 +611,15 @@ class Lab:
 
     def record_mutation(
         self,
-        original: Any,
-        mutated: Any,
+        original: SideLike,
+        mutated: SideLike,
         reason: Literal["fusion", "repair"],
         *,
         container: str,
         accepted: bool,
         qscore_before: float | None = None,
         qscore_after: float | None = None,
-    ) -> Any:
+    ) -> DnaMutation:
         """Record one DNA mutation (contract 5) of a container in this Lab's store, graph and bus."""
         from ..patterns import add_dna_mutation
 
@@ -584,14 +638,14 @@ class Lab:
             bus=self.bus,
         )
 
-    def fuse(self, container: str | None = None, *, min_support: int = 3) -> Any:
+    def fuse(self, container: str | None = None, *, min_support: int = 3) -> FusionGlyph | None:
         """Turn the container's most frequent fusable chain into a fusion glyph callable by name in later
         scrolls of this Lab (`E = fuse_….(ψ, …)`), kept when it saves ≥ `lab.min_fusion_gain`× memory traffic (a
         static fact of its ops, never a timing; the measured speedup is reported); records it
         as a DNA mutation (accepted or not). None when no new chain has the support or it was dropped."""
         return _hooks().fuse(self, self.memory(container).container_id, min_support=min_support)
 
-    def repair(self, container: str | None = None, cell_id: str | None = None, *, tries: int = 3) -> Any:
+    def repair(self, container: str | None = None, cell_id: str | None = None, *, tries: int = 3) -> RepairOutcome:
         """Repair a cell (default: the container's worst) from its drift report: run the best-ranked patches
         (renames and directive changes; never a new value) and keep the first that raises the cell's
         qscore; every try is a DNA mutation, and definitions it would need are recorded as proposals."""
@@ -602,7 +656,7 @@ class Lab:
         return _hooks().adopt_dream(self, mutation_id, container)
 
     @property
-    def library(self) -> Any:
+    def library(self) -> ScrollLibrary:
         """The scroll library: the sample scrolls plus this home's `scrolls/` (fusion glyphs are saved there)."""
         from ..lang.scrolls import ScrollLibrary
 
@@ -652,13 +706,30 @@ class Lab:
                 return beam.eid or beam.sheet_run_id
         return ref
 
+    @overload
+    def lineage(
+        self, beam_id: str, direction: str = ..., depth: int | None = ..., ids_only: Literal[False] = ...
+    ) -> list[BeamEvent]: ...
+
+    @overload
+    def lineage(
+        self, beam_id: str, direction: str = ..., depth: int | None = ..., *, ids_only: Literal[True]
+    ) -> list[str]: ...
+
     def lineage(
         self, beam_id: str, direction: str = "ancestors", depth: int | None = None, ids_only: bool = False
-    ) -> list[Any]:
+    ) -> list[BeamEvent] | list[str]:
         """Ancestors (or descendants) of a beam, as BeamEvents in time order or as ids."""
-        if direction not in ("ancestors", "descendants"):
+        toward: Direction
+        if direction == "ancestors":
+            toward = "ancestors"
+        elif direction == "descendants":
+            toward = "descendants"
+        else:
             raise CodexValueError(f"`direction={direction!r}` must be `ancestors` or `descendants`.")
-        return self.store.lineage(beam_id, direction=direction, depth=depth, ids_only=ids_only)
+        if ids_only:
+            return self.store.lineage(beam_id, direction=toward, depth=depth, ids_only=True)
+        return self.store.lineage(beam_id, direction=toward, depth=depth)
 
 
 def _hooks() -> Any:

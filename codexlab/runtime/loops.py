@@ -33,8 +33,9 @@ __all__ = ["run_loop", "PROGRESS_MIN_ITERATIONS", "TRACK_MAX_VALUES"]
 
 #: Python loops at least this long show a progress bar (when the Lab's `progress` is on).
 PROGRESS_MIN_ITERATIONS = 50
-#: Loop states up to this many values get attractor tracking by default.
-TRACK_MAX_VALUES = 1 << 16
+#: Loop states up to this many values (128²) get attractor tracking by default: on larger fields the
+#: search costs 0.6–1.6× the loop itself (`benchmarks/loops_bench.py`), so it runs only when asked.
+TRACK_MAX_VALUES = 1 << 14
 #: Precisions a fused loop runs in (`auto` runs in fp64).
 _FUSED_LOOP_PRECISIONS = {**{k: PRECISION_DTYPES[k] for k in ("fp64", "fp32")}, "auto": "float64"}
 
@@ -106,6 +107,7 @@ def _python_loop(machine: Machine, code: Statement, count: int) -> dict[str, Any
         machine.step = k
         for stmt in loop.body:
             machine.statement(stmt)
+        machine.check_cancel(code, ("end",))
         iterations = k + 1
         if machine.live is not None:
             machine.live.progress(label, iterations, count, fused=False)
@@ -152,6 +154,8 @@ def _why_not_fused(machine: Machine, code: Statement, count: int) -> str | None:
         return "fusion is off for this container (`fuse=False`)"
     if machine.profiler is not None:
         return "profiling runs every op in every format, one by one"
+    if machine.on_instruction is not None:
+        return "an instruction hook (debugger or instruction profiler) steps the loop op by op"
     if m.precision not in _FUSED_LOOP_PRECISIONS:
         return f"`@precision {m.precision}` runs op by op"
     if count == 0:
@@ -168,6 +172,7 @@ def _why_not_fused(machine: Machine, code: Statement, count: int) -> str | None:
 def _fused_loop(machine: Machine, code: Statement, count: int) -> dict[str, Any]:
     """The loop as one lax loop (see `qwave.bridge.compile_loop`), its results bound; or why not."""
     from ..qwave.bridge import NotFusable, compile_loop
+    from ..qwave.stats import stats_of
 
     loop = code.loop
     assert loop is not None
@@ -204,7 +209,11 @@ def _fused_loop(machine: Machine, code: Statement, count: int) -> dict[str, Any]
     for name in compiled.assigned:
         if out.iterations > 0 and name in out.values:
             data = from_array(out.values[name], m.grid)
-            value = Value(kind_of_data(data), data=data, path="grid", meta={"precision": m.precision})
+            meta: dict[str, Any] = {"precision": m.precision}
+            stats = stats_of(out.values[name], m.grid.ndim)
+            if stats is not None:
+                meta["stats"] = stats  # the summary and entropy in one compiled pass, not on the host
+            value = Value(kind_of_data(data), data=data, path="grid", meta=meta)
             m.bind(Binding(name, value, exprs[name], False))
     fusion.update(
         iterations=out.iterations, condition_met=out.condition_met, attractor=out.attractor, stopped_at=out.stopped_at

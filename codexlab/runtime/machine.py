@@ -5,8 +5,10 @@ bound — a statement's, a loop's results, a pair, a measurement — passes the 
 is bound: a vetoed name stays unbound (a `Vetoed` record says why) and statements that read it are not
 computed. Nothing is persisted here; the pipeline commits the cell's beams together afterwards.
 
-Hooks: `on_instruction(machine, statement, op)` runs before each op and statement (the debugger
-steps there), `cancel` stops the run before its next op, and the profiler reads each op's beams.
+Hooks: `on_instruction(machine, statement, at, registers)` runs before each instruction (`at` is its
+`program.Place`; `statement` is None and `at` is `("halt",)` once the last one has run) — the debugger
+steps there and the instruction profiler times the gaps between calls; `cancel` stops the run before
+its next instruction. With a hook, loops run op by op (a fused loop has no instructions to stop at).
 """
 
 from __future__ import annotations
@@ -32,13 +34,11 @@ from .codex_trace import step_kind, trace_event
 from .cost import CodexCostEstimator
 from .dispatch import ConsentRefused, materialize, run_ops, statement_hash
 from .memory import Binding, CarrierMemory
-from .program import LIMITS, Leaf, Op, Program, Statement
+from .program import LIMITS, Leaf, Op, Place, Program, Statement
 from .states import States
-from .values import Value, Vetoed
+from .values import Value, Vetoed, as_kind
 
-__all__ = ["Machine", "CellResult", "LIMITS"]
-
-#: Resource limits checked before anything is allocated (SoulLaw's resource law reads these too).
+__all__ = ["Machine", "CellResult", "Hook", "LIMITS"]
 
 
 @dataclass
@@ -60,7 +60,7 @@ class CellResult:
     goals: list[Any] = field(default_factory=list)
 
 
-Hook = Callable[["Machine", Statement, "Op | None"], None]
+Hook = Callable[["Machine", "Statement | None", Place, "Mapping[str, Value] | None"], None]
 
 
 class Machine:
@@ -109,6 +109,8 @@ class Machine:
         self.on_instruction = on_instruction
         #: Which values get a vault snapshot: `bound` (values bound to names) or `all`.
         self.snapshots = snapshots
+        #: The program being run (the instruction hook locates its places in it).
+        self.program: Program | None = None
         self.result = CellResult(beams=recorder.beams)
         self.trace = self.result.trace
         self.states = States(self)
@@ -120,6 +122,8 @@ class Machine:
         self.last_group_info: dict[str, Any] = {}
         self._drift: dict[str, Any] = {}
         self._data: dict[str, Any] = {}
+        #: id of a field in `_data` → its entropy (`entropy`), None where the host computes it.
+        self._entropies: dict[int, float | None] = {}
         self._goals: list[tuple[str, ir.PNode]] = []
         self._goal_cache: dict[tuple[Any, ...], Any] = {}
 
@@ -153,27 +157,32 @@ class Machine:
         """Run every statement in order; returns the cell's result (values, beams, verdicts, …)."""
         from .goals import goal_conditions
 
+        self.program = program
         self.result.derivations.update(derivations)
         self._goals = goal_conditions(records)
         for code in program.statements:
             self.result.statements.append(code.text)
             self.statement(code)
+        if self.on_instruction is not None:
+            self.on_instruction(self, None, ("halt",), None)
         self.result.goals = self.goal_results(final=True)
         for goal in self.result.goals:
             if not goal.met:
                 self.trace.append(trace_event("contradiction", goal=goal.tag, violation=goal.violation))
         return self.result
 
-    def check_cancel(self, op: Op | None = None, code: Statement | None = None) -> None:
-        """Stop before the next instruction when the run was cancelled; let a debugger step here."""
+    def check_cancel(self, code: Statement, at: Place, registers: Mapping[str, Value] | None = None) -> None:
+        """Before the instruction at `at` of `code`: stop when the run was cancelled; call the hook."""
         if self.cancel is not None and self.cancel.is_set():
             raise CodexCancelled("The run was cancelled before its next instruction; nothing of it was kept.")
-        if self.on_instruction is not None and code is not None:
-            self.on_instruction(self, code, op)
+        if self.on_instruction is not None:
+            self.on_instruction(self, code, at, registers)
+            if self.cancel is not None and self.cancel.is_set():
+                raise CodexCancelled("The run was cancelled before its next instruction; nothing of it was kept.")
 
     def statement(self, code: Statement) -> None:
         """Run one statement (errors are located at its line and column)."""
-        self.check_cancel(code=code)
+        self.check_cancel(code, ("stmt",))
         try:
             if code.kind == "directive":
                 self.directive(code)
@@ -239,6 +248,7 @@ class Machine:
             if not self.quiet:
                 self.rewrite_beam(code, target)
             value = self.compute(code, target)
+            self.check_cancel(code, ("bind",), {code.root or target: value})
         except ConsentRefused as refusal:
             self.refuse(target, start, str(refusal))
             return
@@ -252,7 +262,7 @@ class Machine:
     def compute(self, code: Statement, target: str) -> Value:
         """The statement's value, with its ingest beam where no op made one."""
         if code.kind == "define" and code.exact is not None and not code.ops:
-            value = Value(code.value_kind, expr=code.exact, path="exact")
+            value = Value(as_kind(code.value_kind), expr=code.exact, path="exact")
         else:
             regs = self.load_leaves(code)
             saved = self.quiet
@@ -279,6 +289,7 @@ class Machine:
         """The registers of a statement's leaves: container values (LOAD) and literals (CONST)."""
         regs: dict[str, Value] = {}
         for leaf in code.leaves:
+            self.check_cancel(code, ("leaf", leaf.reg), regs)
             regs[leaf.reg] = self.leaf_value(leaf)
         return regs
 
@@ -312,7 +323,9 @@ class Machine:
             return
         from ..photon.printing import to_unicode
 
-        parents = [self.memory.bindings[n].value.beam_id for n in derivation.input.names() if n in self.memory.bindings]
+        parents = [
+            self.memory.bindings[n].value.beam_id for n in sorted(derivation.input.names()) if n in self.memory.bindings
+        ]
         beam = self.recorder.add(
             "rewrite",
             "→",
@@ -379,6 +392,12 @@ class Machine:
             return True
         values = {bid: d for bid, d in self._data.items() if any(b.beam_id == bid for b in beams)}
         values.update({b.beam_id: self._data[p] for b in beams for p in b.parents if p in self._data})
+        known = self.governance.entropy_cache
+        for bid, data in values.items():
+            if bid not in known:
+                h = self.entropy(data)
+                if h is not None:
+                    known[bid] = h
         sv = self.governance.statement(
             beams,
             name=target,
@@ -408,6 +427,15 @@ class Machine:
         return False
 
     # --------------------------------------------------------------------------------- op support
+
+    def entropy(self, data: Any) -> float | None:
+        """A kept field's entropy in one compiled pass (`qwave.stats.entropy_of`), once per field: several
+        beams read the same data (`_data` keeps it alive, so its id stays its own). None: the host's."""
+        from ..qwave.stats import entropy_of
+
+        if id(data) not in self._entropies:
+            self._entropies[id(data)] = entropy_of(data.values, self.memory.grid.ndim)
+        return self._entropies[id(data)]
 
     def keep_data(self, beam_id: str, value: Value) -> None:
         """Remember a field's data by beam, for SQI entropies within the cell."""

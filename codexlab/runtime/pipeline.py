@@ -30,7 +30,7 @@ from ..lang.parser import parse as parse_scroll
 from ..ops import KindEnv
 from ..photon import ir
 from ..photon.adapter import codex_to_photon_ast
-from ..sqi.soullaw import soullaw_events
+from ..sqi.soullaw import SoulLawEvent, soullaw_events
 from .analysis import Facts, RewrittenCell, rewrite_cell
 from .beams import BeamRecorder
 from .codex_scheduler import plan_cell
@@ -78,7 +78,7 @@ class CellState:
     #: A carrier memory the caller owns (a sheet cell's): used instead of the container's, not locked.
     own: CarrierMemory | None = None
     #: The verdicts as `soullaw_event` records (made at `persist`, appended to the trace JSONL at `score`).
-    soullaw_events: list[Any] = field(default_factory=list)
+    soullaw_events: list[SoulLawEvent] = field(default_factory=list)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -319,9 +319,17 @@ def run_pipeline(state: CellState) -> Run:
         raise
     memory = state.own if state.own is not None else lab.memory(state.container)
     state.memory = memory
+    if state.own is None and memory.container_id in lab.paused:
+        from .debugger import check_not_paused
+
+        try:
+            check_not_paused(lab, memory.container_id)
+        except CodexError as err:
+            lab.fail_cell(state, err)
+            raise
     lab.cells.record(memory.container_id, state.cell_id).code = state.code
     with lab.lock_for(memory.container_id) if state.own is None else contextlib.nullcontext():
-        state.snapshot = memory.snapshot()
+        snapshot = state.snapshot = memory.snapshot()
         try:
             for stage in STAGES[1 : _COMMIT + 1]:
                 state = stage(state)
@@ -336,7 +344,7 @@ def run_pipeline(state: CellState) -> Run:
             if state.admission is not None and lab.gate is not None:
                 lab.gate.finish(state.cell_id)
                 if state.admission.plan is not None:  # a collapse applied to this cell only
-                    memory.precision = state.snapshot.precision
+                    memory.precision = snapshot.precision
         for stage in STAGES[_COMMIT + 1 :]:
             try:
                 state = stage(state)

@@ -13,6 +13,8 @@ A cell is a list of `Statement`s; a statement holds its instructions. Values liv
 - `LOOP` (with its body statements), `DIRECTIVE`, `RECORD`.
 
 `str(program)` prints it like `dis`: the statement's line and text, then one instruction per line.
+Each instruction has an address (`ip`) and a place (`at`): where the machine's instruction hook stops
+for it (`Program.locate`), so the debugger and the profiler name the instruction the machine is at.
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ from ..errors import ResourceError
 from ..photon import ir
 from ..sqi.soullaw_config import DEFAULT_THRESHOLDS
 
-__all__ = ["Op", "Leaf", "Group", "Statement", "LoopCode", "Program", "Instruction"]
+__all__ = ["Op", "Leaf", "Group", "Statement", "LoopCode", "Program", "Instruction", "Place"]
+
+#: Where in a statement the machine is: `("stmt",)` (a directive, record or loop statement starts),
+#: `("leaf", reg)`, `("op", reg)`, `("group", index)` (a fused group), `("bind",)` (its value is about
+#: to be vetted and bound), `("end",)` (a loop iteration ends).
+Place = tuple[Any, ...]
 
 
 @dataclass
@@ -103,7 +110,7 @@ def nest_iterations(code: Statement) -> int:
         return 0
     bound = code.loop.count or code.loop.bound
     exact = bound.exact if bound is not None else None
-    n = int(exact) if getattr(exact, "is_Integer", False) and exact >= 0 else 1
+    n = int(exact) if exact is not None and getattr(exact, "is_Integer", False) and exact >= 0 else 1
     return n * max(1, sum(nest_iterations(s) for s in code.loop.body))
 
 
@@ -156,13 +163,19 @@ class Statement:
 
 @dataclass(frozen=True)
 class Instruction:
-    """One line of the flat listing: its address, statement, opcode and text."""
+    """One line of the flat listing: its address, statement, opcode, text, line and place (`Place`)."""
 
     ip: int
     statement: int
     opcode: str
     text: str
     line: int
+    at: Place = ()
+
+    @property
+    def operation(self) -> str:
+        """The text without the planner's note (`# why this path`)."""
+        return self.text.split("    #")[0]
 
 
 @dataclass
@@ -191,6 +204,15 @@ class Program:
     def __len__(self) -> int:
         return sum(1 for _ in self.instructions())
 
+    def locate(self, statement: int, at: Place) -> Instruction | None:
+        """The instruction the machine is at when its hook reports `statement` and `at` (None for a
+        place outside the program, e.g. a goal's quiet evaluation)."""
+        index = self.__dict__.get("_places")
+        if index is None:
+            index = {(ins.statement, ins.at): ins for ins in self.instructions()}
+            self.__dict__["_places"] = index
+        return index.get((statement, at))
+
 
 def _find(statements: list[Statement], index: int) -> Statement | None:
     for s in statements:
@@ -212,28 +234,28 @@ def _operand_text(op: Op) -> str:
 def _flatten(statements: list[Statement], counter: Iterator[int]) -> Iterator[Instruction]:
     for s in statements:
 
-        def emit(opcode: str, text: str, stmt: Statement = s) -> Instruction:
-            return Instruction(next(counter), stmt.index, opcode, text, stmt.line)
+        def emit(opcode: str, text: str, at: Place, stmt: Statement = s) -> Instruction:
+            return Instruction(next(counter), stmt.index, opcode, text, stmt.line, at)
 
         if s.kind == "directive":
-            yield emit("DIRECTIVE", s.text)
+            yield emit("DIRECTIVE", s.text, ("stmt",))
             continue
         if s.kind == "record":
-            yield emit("RECORD", s.text)
+            yield emit("RECORD", s.text, ("stmt",))
             continue
         if s.kind == "loop" and s.loop is not None:
+            yield emit("LOOP", f"{', '.join(s.loop.names)} ← body × bound", ("stmt",))
             for part in (s.loop.count, s.loop.bound):
                 if part is not None:
                     yield from _flatten([part], counter)
-            yield emit("LOOP", f"{', '.join(s.loop.names)} ← body × bound")
             yield from _flatten(s.loop.body, counter)
             if s.loop.until is not None:
                 yield from _flatten([s.loop.until], counter)
-            yield emit("ENDLOOP", "")
+            yield emit("ENDLOOP", "", ("end",))
             continue
         for leaf in s.leaves:
             value = leaf.node.value if leaf.node.op != "imag" else "i"
-            yield emit(leaf.opcode, f"{leaf.reg} ← {value}")
+            yield emit(leaf.opcode, f"{leaf.reg} ← {value}", ("leaf", leaf.reg))
         grouped: dict[int, list[Op]] = {}
         for op in s.ops:
             if op.group is not None:
@@ -244,13 +266,13 @@ def _flatten(statements: list[Statement], counter: Iterator[int]) -> Iterator[In
                 if op.group not in seen:
                     seen.add(op.group)
                     members = "; ".join(_operand_text(o) for o in grouped[op.group])
-                    yield emit("FUSED", f"{{{members}}}")
+                    yield emit("FUSED", f"{{{members}}}", ("group", op.group))
                 continue
             note = f"    # {op.reason}" if op.reason else ""
-            yield emit(op.opcode, _operand_text(op) + note)
+            yield emit(op.opcode, _operand_text(op) + note, ("op", op.reg))
         if s.kind == "define":
-            yield emit("DEFINE", f"{s.target} ← {s.root or 'exact form'}")
+            yield emit("DEFINE", f"{s.target} ← {s.root or 'exact form'}", ("bind",))
         elif s.kind == "bind" and s.target is not None:
-            yield emit("BIND", f"{s.target} ← {s.root}")
+            yield emit("BIND", f"{s.target} ← {s.root}", ("bind",))
         elif s.kind == "value":
-            yield emit("RESULT", f"{s.root}")
+            yield emit("RESULT", f"{s.root}", ("bind",))

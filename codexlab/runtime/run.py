@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import xarray as xr
@@ -13,8 +13,21 @@ from ..errors import CodexNameError, CodexTypeError, did_you_mean
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
+    import sympy
 
-__all__ = ["Run", "describe_value", "run_to_json", "value_to_json"]
+    from ..contracts import SqiScore
+    from ..photon.intents import Intent
+    from ..photon.rewrite import Derivation
+    from ..qwave.measure import Measurement
+    from ..qwave.pairs import EntangledPair
+    from ..sqi.soullaw import Verdict
+    from .values import Vetoed
+
+#: What a run can bind to a name: a field (DataArray), a number, a boolean, a string, an entangled pair,
+#: a measurement — or the veto that kept a name from being bound.
+RunValue: TypeAlias = "xr.DataArray | float | complex | bool | str | EntangledPair | Measurement | Vetoed"
+
+__all__ = ["Run", "RunValue", "describe_value", "run_to_json", "value_to_json"]
 
 
 def describe_value(value: Any) -> str:
@@ -48,17 +61,17 @@ class Run:
     run_id: str
     cell_id: str
     container_id: str
-    values: dict[str, Any] = field(default_factory=dict)
-    exprs: dict[str, Any] = field(default_factory=dict)
-    derivations: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, RunValue] = field(default_factory=dict)
+    exprs: dict[str, sympy.Basic] = field(default_factory=dict)
+    derivations: dict[str, Derivation] = field(default_factory=dict)
     beams: list[BeamEvent] = field(default_factory=list)
     eids: list[str] = field(default_factory=list)
-    trace: list[dict[str, Any]] = field(default_factory=list)
+    trace: list[dict[str, object]] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
-    intents: list[Any] = field(default_factory=list)
-    scores: list[Any] = field(default_factory=list)
-    verdicts: list[Any] = field(default_factory=list)
-    mutations: list[Any] = field(default_factory=list)
+    intents: list[Intent] = field(default_factory=list)
+    scores: list[SqiScore] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    mutations: list[str] = field(default_factory=list)
     qfc_id: str | None = None
     duration_ms: float = 0.0
 

@@ -30,7 +30,7 @@ class States:
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
         #: Pair rebinds waiting for their measurement's statement to pass the vet stage.
-        self.pending: dict[str, tuple[Binding, dict[str, tuple[str, str]]]] = {}
+        self.pending: dict[str, tuple[Binding, dict[str, str]]] = {}
 
     def tag_pair(self, op: Op, value: Value) -> None:
         """Give a new pair its eid and record which names are its members."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,15 +18,23 @@ def _finite_or_text(value: float) -> float | str:
     return value if math.isfinite(value) else repr(value)
 
 
-def summarize_array(values: Any, cell_volume: float = 1.0) -> dict[str, Any]:
-    """Shape, dtype, min, max (of the real part, or of |z| for complex), L2 norm and checksum."""
+def summarize_array(
+    values: Any, cell_volume: float = 1.0, *, stats: Mapping[str, float] | None = None, hashed: bool = True
+) -> dict[str, Any]:
+    """Shape, dtype, min, max (of the real part, or of |z| for complex), L2 norm and, when `hashed`, the
+    checksum. `stats` (`qwave.stats.field_stats` by name, computed in the program that made the values)
+    replaces the host passes for min, max and norm."""
     arr = np.asarray(values)
-    real = np.abs(arr) if np.iscomplexobj(arr) else arr
-    with np.errstate(all="ignore"):
-        norm = float(np.sqrt(np.vdot(real, real).real * cell_volume)) if real.size else 0.0
-        lo = float(np.min(real)) if real.size else 0.0
-        hi = float(np.max(real)) if real.size else 0.0
-    return {
+    if stats is not None:
+        lo, hi = stats["min"], stats["max"]
+        norm = math.sqrt(stats["sumsq"] * cell_volume) if math.isfinite(stats["sumsq"]) else stats["sumsq"]
+    else:
+        real = np.abs(arr) if np.iscomplexobj(arr) else arr
+        with np.errstate(all="ignore"):
+            norm = float(np.sqrt(np.vdot(real, real).real * cell_volume)) if real.size else 0.0
+            lo = float(np.min(real)) if real.size else 0.0
+            hi = float(np.max(real)) if real.size else 0.0
+    out = {
         "shape": list(arr.shape),
         "dtype": str(arr.dtype),
         "min": _finite_or_text(lo),
@@ -33,8 +42,10 @@ def summarize_array(values: Any, cell_volume: float = 1.0) -> dict[str, Any]:
         "norm": _finite_or_text(norm),
         # min and max propagate NaN and reach ±inf, so both finite ⇔ every entry finite (one pass fewer).
         "finite": math.isfinite(lo) and math.isfinite(hi),
-        "checksum": checksum(arr),
     }
+    if hashed:
+        out["checksum"] = checksum(arr)
+    return out
 
 
 def summarize_number(value: complex | float | int) -> dict[str, Any]:

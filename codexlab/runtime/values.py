@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 import numpy as np
 import sympy
 import xarray as xr
 
-__all__ = ["Value", "Kind", "kind_of_data", "kind_of_expr", "Vetoed"]
+__all__ = ["Value", "Kind", "as_kind", "kind_of_data", "kind_of_expr", "Vetoed"]
 
 Kind = Literal["field", "vector", "tensor", "number", "pair", "measurement", "bool", "string", "function"]
 
@@ -50,6 +50,13 @@ class Value:
     def with_beam(self, beam_id: str) -> Value:
         """A copy attributed to another beam."""
         return replace(self, beam_id=beam_id)
+
+
+def as_kind(kind: str) -> Kind:
+    """`kind` as a value kind; an analysis kind no value can have (`data`, an unknown one) is an error."""
+    if kind not in get_args(Kind):
+        raise TypeError(f"codexlab has no value kind `{kind}`.")
+    return cast(Kind, kind)
 
 
 def kind_of_data(data: Any) -> Kind:

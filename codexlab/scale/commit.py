@@ -27,6 +27,8 @@ def commit_point(lab: Lab, result: PointResult) -> PointResult:
     """Write a finished point into `lab`'s home (see the module doc); returns it with its stored beams."""
     for snapshot in result.snapshots.values():
         lab.vault.save(snapshot)
+    if result.written is None and not result.beams:  # a run with no beams (a sheet's directive-only cell)
+        result.written, result.committed_by = False, "client"
     if result.written is None:
         commit = lab.store.persist_cell(result.beams, links=result.links, rows=result.rows)
         result.beams, result.written, result.committed_by = commit.beams, commit.written, "client"
@@ -35,7 +37,7 @@ def commit_point(lab: Lab, result: PointResult) -> PointResult:
     if result.qfc:
         save_qfc(lab.home / "qfc", qfc_id_for(result.run_id), [QfcUpdate.model_validate(u) for u in result.qfc])
     scores = [load_payload(SqiScore, row) for row in result.rows.get("sqi_scores", [])]
-    if lab.graph:
+    if lab.graph and result.beams:
         export_after_commit(lab.home, lab.store, result.run_id, scores, result.beams)
     if result.written:
         for score in scores:

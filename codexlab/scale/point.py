@@ -6,6 +6,11 @@ payload rows (SQI scores, SoulLaw and collapse traces, metrics), collapse-trace 
 — unless the vault is shared — its vault snapshots. Nothing of the point persists on the worker. The
 client commits the rows (`commit.commit_point`); with a shared PostgreSQL store and a shared vault the
 worker commits them itself, once per run id (`BeamStore.persist_cell`).
+
+A distributed sheet's cell is a point too: its task carries the cell's private carrier memory (the state
+its dependencies left), the run uses it, and the result carries it back with the `Run`, the cell's
+status report and, for a failed cell, the error itself. The `Run`'s derivations travel without their
+rule set (its rules hold closures that do not pickle); their steps are whole.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +51,8 @@ class PointTask:
     db_schema: str | None = None
     #: The id of the chain key the client's store is sealed with; a worker commits only under that key.
     key_id: str | None = None
+    #: A sheet cell's private carrier memory: the run uses it (not the container's) and it comes back.
+    memory: Any = None
 
 
 @dataclass
@@ -74,6 +81,11 @@ class PointResult:
     committed_by: str | None = None
     #: Why a worker asked to commit left it to the client (it does not hold the client's chain key).
     commit_refused: str | None = None
+    #: For a task with a memory: that memory after the run, the `Run`, the cell's report and its error.
+    memory: Any = None
+    run: Any = None
+    report: Any = None
+    failure: BaseException | None = None
 
 
 def run_point(task: PointTask) -> PointResult:
@@ -101,7 +113,7 @@ def run_point(task: PointTask) -> PointResult:
         lab.progress = False
         if task.vault_url is not None:
             lab.vault = Vault(task.vault_url)
-        if task.container_config:
+        if task.container_config and task.memory is None:
             lab.configure(task.container, **task.container_config)
         try:
             result = _execute(lab, task)
@@ -122,13 +134,20 @@ def run_point(task: PointTask) -> PointResult:
 def _execute(lab: Any, task: PointTask) -> PointResult:
     """Run the scroll under the point's run and cell ids; values, qscores and verdicts per bound name."""
     out = PointResult(task.run_id, task.cell_id, task.container, task.index, task.code)
+    own = task.memory
     try:
-        run = lab.run(task.code, task.container, cell_id=task.cell_id, run_id=task.run_id)
+        container = task.container if own is None else None
+        run = lab.run(task.code, container, cell_id=task.cell_id, run_id=task.run_id, memory=own)
     except CodexError as err:
-        out.error = f"{type(err).__name__}: {err}"
+        out.error, out.failure = f"{type(err).__name__}: {err}", err if own is not None else None
         return out
     out.container_id = run.container_id
-    memory = lab.memory(run.container_id)
+    memory = lab.memory(run.container_id) if own is None else own
+    if own is not None:
+        record = lab.cells.get(run.container_id, task.cell_id)
+        derivations = {n: replace(d, ruleset=None) for n, d in run.derivations.items()}
+        out.memory, out.report = own, record.report if record is not None else None
+        out.run = replace(run, derivations=derivations)
     stored = {b.beam_id: b for b in run.beams}
     for name, value in run.values.items():
         if isinstance(value, Vetoed):

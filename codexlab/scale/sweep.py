@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from ..runtime.lab import Lab
 
-__all__ = ["sweep", "DASK_ENV"]
+__all__ = ["sweep", "point_template", "DASK_ENV"]
 
 #: The environment variable naming a Dask scheduler address to run sweeps on.
 DASK_ENV = "CODEXLAB_DASK"
@@ -127,6 +127,19 @@ def _tasks(
     lab: Lab, tree: Any, grid: Mapping[str, Any], sweep_id: str, container: str, client: Client | None
 ) -> list[PointTask]:
     """One task per point, carrying the Lab's flags, data roots, policy and container config."""
+    template = point_template(lab, container, client)
+    return [
+        replace(
+            template, run_id=p.run_id, cell_id=f"{sweep_id}_p{k:04d}", index=p.index, code=point_scroll(tree, p.values)
+        )
+        for k, p in enumerate(sweep_points(sweep_id, grid))
+    ]
+
+
+def point_template(lab: Lab, container: str, client: Client | None) -> PointTask:
+    """A task with what every point of `lab` needs (flags, data roots, policy, container config, where to
+    commit); `replace` fills in the point's run id, cell id and code. Workers commit themselves only with
+    a PostgreSQL store and a shared vault."""
     policy = lab.home / "soullaw.toml"
     shared_vault = client is None or bool(os.environ.get(VAULT_URL_ENV))
     vault_url = lab.vault.url if shared_vault else None
@@ -137,7 +150,7 @@ def _tasks(
         db_url = store.engine.url.set(password=None).render_as_string(hide_password=False)
         db_schema = store.schema
         key_id = store.chain_key().key_id
-    template = PointTask(
+    return PointTask(
         run_id="",
         cell_id="",
         index=(),
@@ -152,12 +165,6 @@ def _tasks(
         db_schema=db_schema,
         key_id=key_id,
     )
-    return [
-        replace(
-            template, run_id=p.run_id, cell_id=f"{sweep_id}_p{k:04d}", index=p.index, code=point_scroll(tree, p.values)
-        )
-        for k, p in enumerate(sweep_points(sweep_id, grid))
-    ]
 
 
 Advance = Callable[[PointResult], None]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from codexlab.contracts import SoulLawEvent
-from codexlab.errors import CodexConfigError, CodexNameError, CodexValueError, did_you_mean
+from codexlab.errors import CodexConfigError, CodexNameError, CodexValueError, ContractError, did_you_mean
 from codexlab.sqi._jsonl import append_jsonl
 from codexlab.sqi._summary import STATE_OPS, as_float, derivative_order, effective_growth_limit, summary_norm
 from codexlab.sqi.soullaw_config import DEFAULT_THRESHOLDS, SoulLawConfig, UserLaw
@@ -481,19 +481,18 @@ def soullaw_events(
     """
     batch = [verdicts] if isinstance(verdicts, Verdict) else list(verdicts)
     when = time.time() if timestamp is None else timestamp
-    return [
-        SoulLawEvent.model_validate(
-            {
-                "event": v.event,
-                "law": v.law,
-                "reason": v.reason,
-                "beam_id": v.beam_id,
-                "container_id": container_id,
-                "timestamp": when,
-            }
+    events = []
+    for v in batch:
+        if v.beam_id is None:
+            raise ContractError(
+                f"A soullaw_event needs the beam_id of the beam it judges; `{v.law}`'s verdict has none."
+            )
+        events.append(
+            SoulLawEvent(
+                event=v.event, law=v.law, reason=v.reason, beam_id=v.beam_id, container_id=container_id, timestamp=when
+            )
         )
-        for v in batch
-    ]
+    return events
 
 
 def log_soullaw_event(

@@ -8,6 +8,7 @@ import xarray as xr
 
 import codexlab.qwave  # noqa: F401  (registers `.cx`)
 from codexlab.errors import CodexTypeError
+from codexlab.qwave import kernels as K
 from codexlab.qwave import operators as op
 
 N = 32
@@ -71,3 +72,45 @@ def test_accessor_errors_name_the_operand() -> None:
     psi = plain(np.zeros((N, N))).rename("ψ")
     with pytest.raises(CodexTypeError, match=r"`∇×` needs a vector field; `ψ` is a scalar field on \(x, y\)"):
         psi.cx.curl()
+
+
+def test_a_result_keeps_the_operands_coordinates_and_attrs_without_copying_them() -> None:
+    grid_exact = np.linspace(-1.0, 1.0, N, endpoint=False)  # coordinates the grid reproduces bit for bit
+    X, Y = np.meshgrid(grid_exact, grid_exact, indexing="ij")
+    da = plain(np.sin(np.pi * X) * np.cos(2 * np.pi * Y), x=grid_exact, y=grid_exact)
+    da.coords["x"].attrs["units"] = "m"
+    out = da.cx.lap(method="spectral")
+    assert out.dims == da.dims and out.indexes["x"].equals(da.indexes["x"])
+    assert out.coords["x"].attrs == {"units": "m"} and out.attrs == {"units": "1/m^2", "bc": "x:periodic,y:periodic"}
+    assert "id" not in out.attrs and out.encoding == {} and out.values.ctypes.data % 64 == 0
+    np.testing.assert_allclose(out.values, -5 * np.pi**2 * da.values, atol=1e-9)
+    assert da.attrs == {} and da.coords["x"].attrs == {"units": "m"}  # the operand is left as it was
+    div = da.cx.grad("spectral").cx.div("spectral")  # a vector operand, a scalar result: the same coordinates
+    assert div.dims == da.dims and set(div.coords) == {"x", "y"} and div.indexes["y"].equals(da.indexes["y"])
+    assert div.coords["x"].attrs == {"units": "m"} and div.attrs["bc"] == out.attrs["bc"]
+    np.testing.assert_allclose(div.values, out.values, atol=1e-9)
+
+
+def test_the_cached_grid_follows_new_coordinates_and_bcs() -> None:
+    da = plain(np.zeros((N, N)))
+    first = da.cx.grid()
+    assert da.cx.grid() is first
+    assert da.cx.grid("dirichlet").bcs() == {"x": "dirichlet", "y": "dirichlet"}
+    da["x"] = X1 * 2
+    assert da.cx.grid().axes[0].hi == pytest.approx(4 * np.pi) and da.cx.grid() is not first
+    da.attrs["bc"] = "x:neumann,y:periodic"
+    assert da.cx.grid().bcs() == {"x": "neumann", "y": "periodic"}
+
+
+def test_an_unaligned_numpy_operand_gives_the_same_values() -> None:
+    X, Y = np.meshgrid(X1, X1, indexing="ij")
+    base = np.sin(X) * np.cos(2 * Y)
+    buf = np.empty(base.size + 1)
+    shifted = buf[1:].reshape(base.shape)  # 8 bytes off any 64-byte boundary
+    shifted[...] = base
+    axes = K.axis_specs(plain(base).cx.grid())
+    np.testing.assert_array_equal(np.asarray(K.lap(shifted, axes)), np.asarray(K.lap(base, axes)))
+    np.testing.assert_array_equal(
+        np.asarray(K.lap(np.arange(N * N).reshape(N, N), axes)),
+        np.asarray(K.lap(np.arange(N * N, dtype=float).reshape(N, N), axes)),
+    )

@@ -100,3 +100,12 @@ def test_grid_of_errors() -> None:
         grid_of(f, bc={"z": "periodic"})
     with pytest.raises(CodexValueError, match=r"malformed"):
         grid_of(f.assign_attrs(bc="x=periodic"))
+
+
+def test_empty_aligned_gives_an_aligned_contiguous_array_of_the_shape_and_dtype() -> None:
+    from codexlab.qwave.fields import aligned, empty_aligned
+
+    for shape, dtype in (((3, 5), np.float64), ((2, 7, 9), np.complex64), ((1,), np.float32)):
+        arr = empty_aligned(shape, dtype)
+        assert arr.shape == shape and arr.dtype == dtype and arr.flags.c_contiguous
+        assert arr.ctypes.data % 64 == 0 and aligned(arr) is arr

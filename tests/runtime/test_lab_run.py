@@ -139,6 +139,43 @@ def test_vault_refs_load_back_the_exact_field_and_identical_results_are_stored_o
     assert len(lab.vault.ids()) == before
 
 
+def test_only_bound_values_get_a_snapshot_unless_vault_all_and_every_ref_resolves(tmp_path):
+    cell = GAUSS + "E = ∇ψ • ∇ψ + Δψ"
+    for flag, snapshotted in ((False, {"+"}), (True, {"∇", "•", "Δ", "+"})):
+        lab = Lab(home=tmp_path / str(flag), flags={"COST_THRESHOLD": 0.0, "VAULT_ALL": flag})
+        run = lab.run(cell)
+        ops = [b for b in run.beams if b.stage == "wave"]
+        assert {b.token for b in ops if "vault_ref" in b.result} == snapshotted
+        for b in ops:
+            assert ("checksum" in b.result) is ("vault_ref" in b.result)
+            if "vault_ref" in b.result:
+                loaded = lab.vault.load(b.result["vault_ref"]).values
+                assert np.isclose(
+                    np.sqrt(np.sum(np.abs(loaded) ** 2) * lab.memory().grid.cell_volume), b.result["norm"]
+                )
+        stored = {b.beam_id: b.result for b in lab.store.beams_for_run(run.run_id)}
+        assert all(lab.vault.load(r["vault_ref"]) is not None for r in stored.values() if "vault_ref" in r)
+
+
+def test_grid_summaries_and_entropies_match_numpy(lab):
+    """The statistics the fused program computes agree with NumPy's on the loaded snapshot."""
+    from codexlab.sqi.entropy import shannon_entropy
+
+    lab = Lab(home=lab.home, flags={"COST_THRESHOLD": 0.0, "VAULT_ALL": True})
+    run = lab.run(GAUSS + "E = ∇ψ • ∇ψ + Δψ")
+    for b in (b for b in run.beams if b.stage == "wave"):
+        da = lab.vault.load(b.result["vault_ref"])
+        real = np.abs(da.values)
+        assert b.result["min"] == np.min(da.values) and b.result["max"] == np.max(da.values)
+        cv = lab.memory().grid.cell_volume
+        assert np.isclose(b.result["norm"], np.sqrt(np.sum(real**2) * cv), rtol=1e-12)
+        assert b.result["finite"] is True
+    fields = [lab.vault.load(b.result["vault_ref"]) for b in run.beams if "vault_ref" in b.result]
+    expected = [shannon_entropy(f) for f in fields]
+    cell = [lab.entropy_cache[b.beam_id] for b in run.beams if b.beam_id in lab.entropy_cache and b.stage == "wave"]
+    assert cell and all(np.isclose(expected, h, rtol=1e-12).any() for h in cell)
+
+
 def test_execution_metrics_reach_the_bus_and_the_metrics_table(lab):
     seen = []
     unsubscribe = lab.bus.subscribe(seen.append, {"execution_metrics"})

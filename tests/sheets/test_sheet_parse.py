@@ -52,7 +52,11 @@ def test_notebook_codex_cells_become_a_sheet_with_their_options(tmp_path: Path) 
             {"cell_type": "markdown", "id": "m1", "metadata": {}, "source": "# title"},
             {"cell_type": "code", "id": "py1", "metadata": {}, "source": "import numpy", "outputs": []},
             {"cell_type": "code", "id": "c1", "metadata": {}, "source": ["%%codex -c box --seed 4\n", "a := 1\n"]},
-            {"cell_type": "code", "metadata": {}, "source": "%%codex --precision fp32 --profile\nb = a + 1\n"},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "%%codex --precision fp32 --precisions --profile\nb = a + 1\n",
+            },
         ],
     )
     sheet = load_sheet(nb)

@@ -15,6 +15,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from ..fields import empty_aligned
 from ..stencils import Outputs, Term, curl_outputs, div_outputs, grad_outputs
 from . import register_backend
 
@@ -107,7 +108,7 @@ def second_sum(u: Any, axes: Any, method: str, scales: tuple[float, ...]) -> np.
     real = arr.real.dtype.type
     s = np.array([sc / a.h**2 for sc, a in zip(scales, axes, strict=True)], dtype=real)
     bc = np.array([_BC_CODE[a.bc] for a in axes], dtype=np.int64)
-    out = np.empty_like(arr)
+    out = empty_aligned(arr.shape, arr.dtype)  # make_field keeps it without a copy
     return [_sum1, _sum2, _sum3][arr.ndim - 1](arr, out, s, bc)
 
 
@@ -176,7 +177,7 @@ def first_sum(stacked: Any, outputs: Outputs, axes: Any) -> np.ndarray:
         for k, t in enumerate(terms):
             t_arr[o, k], t_axis[o, k], t_scale[o, k] = t.array, t.axis, 0.5 * t.scale / axes[t.axis].h
     bc = np.array([_BC_CODE[a.bc] for a in axes], dtype=np.int64)
-    out = np.empty((len(outputs), *arr.shape[1:]), dtype=arr.dtype)
+    out = empty_aligned((len(outputs), *arr.shape[1:]), arr.dtype)
     return _first2(arr, out, t_arr, t_axis, t_scale, bc)
 
 
