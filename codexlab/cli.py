@@ -18,6 +18,7 @@ __all__ = ["main"]
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .lang.parser import parse
+    from .lang.source import read_source
     from .photon.adapter import codex_to_photon_ast
     from .photon.ir import PExpr, PNode, walk
     from .photon.printing import to_unicode
@@ -27,7 +28,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise CodexError(f"`{path}` is not a file; pass the path of a `.codex` scroll.")
-    code = path.read_text(encoding="utf-8")
+    code = read_source(path)
     lab = Lab(home=args.home, flags=parse_flag_overrides(args.flag))
     lab.progress = not (args.quiet or args.json)
     cells = _cells(code)

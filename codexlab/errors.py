@@ -28,6 +28,7 @@ __all__ = [
     "CodexBusy",
     "CodexProtocolError",
     "did_you_mean",
+    "located",
 ]
 
 
@@ -163,3 +164,15 @@ class CodexBusy(CodexError, RuntimeError):
 
 class CodexProtocolError(CodexError, ValueError):
     """A WebSocket or REST message that is not valid JSON or not a known message of the service."""
+
+
+def located(err: Exception, line: int | None, column: int | None = None) -> CodexError:
+    """`err` as a `CodexError` at a statement: a `CodexError` gets the place (unless it has one), anything
+    else is wrapped in `CodexEvaluationError` (raise the result `from err`, so the cause stays visible)."""
+    if isinstance(err, CodexError):
+        return err.at(line, column)
+    detail = str(err).strip().splitlines()[0] if str(err).strip() else "no detail"
+    if len(detail) > 200:
+        detail = detail[:199] + "…"
+    wrapped = CodexEvaluationError(f"The statement failed unexpectedly ({type(err).__name__}: {detail}).")
+    return wrapped.at(line, column)

@@ -139,6 +139,16 @@ def test_missing_file_is_one_clear_line(tmp_path, capsys):
     assert len(err) == 1 and "is not a file" in err[0]
 
 
+def test_a_file_that_is_not_utf8_is_one_sentence_with_the_byte_offset(tmp_path, capsys):
+    bad = tmp_path / "bad.codex"
+    bad.write_bytes("a = 1\nb = ψ + ".encode() + b"\xff\n")
+    offset = bad.read_bytes().index(b"\xff")
+    assert main(["run", str(bad), "--home", str(tmp_path / "h")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("CodexValueError:") and len(err.splitlines()) == 1
+    assert f"`{bad}`" in err and f"byte {offset}" in err and "(line 2, column" in err
+
+
 def test_console_script_is_installed(tmp_path):
     exe = Path(sys.executable).with_name("codexlab")
     proc = subprocess.run([str(exe), "flags"], capture_output=True, text=True, timeout=120)

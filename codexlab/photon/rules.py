@@ -56,7 +56,8 @@ LINEAR_OPS: dict[str, tuple[str, str]] = {
 }
 #: Operators with a `<L>_const` rule L(c) → 0 (`d/dt`/`∂t` of a constant are the t-free rules).
 _CONST_ANNIHILATED = frozenset(s.key for s in iter_specs() if s.const_zero)
-_MAX_POW_BITS = 4096
+#: Folded ints stay within the float range, so every folded number has a float value too.
+_MAX_FOLD_BITS = 1024
 
 
 def _zero_like(pattern: PNode) -> Replacement:
@@ -152,6 +153,8 @@ def fold_numbers(op: str, x: Any, y: Any = None) -> int | float | complex | None
         return None
     if isinstance(result, complex) and not isinstance(x, complex) and not isinstance(y, complex):
         return None
+    if isinstance(result, int):  # exact; one past the float range is left to the exact path (cmath would overflow)
+        return result if result.bit_length() <= _MAX_FOLD_BITS else None
     return result if cmath.isfinite(result) else None
 
 
@@ -160,7 +163,7 @@ def _fold_power(x: Any, y: Any) -> int | float | complex | None:
     if isinstance(x, int) and isinstance(y, int):
         if y < 0:
             return None if x not in (1, -1) else x ** (-y)
-        if y * max(x.bit_length(), 1) > _MAX_POW_BITS:
+        if y * max(x.bit_length(), 1) > _MAX_FOLD_BITS:
             return None
         return x**y
     if x == 0 and (y.real if isinstance(y, complex) else y) < 0:

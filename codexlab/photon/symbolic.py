@@ -32,6 +32,7 @@ from ._calculus import (
     differentiate,
     integrate_box,
 )
+from .bounds import check_exact, check_power
 from .builtins import BUILTINS, SymValue, call_builtin, is_scalar, value_kind
 from .ir import BINARY_GLYPHS, UNARY_GLYPHS, PNode, node
 
@@ -150,7 +151,9 @@ class _Evaluator:
             if cur.id in self.memo:
                 continue
             if ready:
-                self.memo[cur.id] = self.apply(cur)
+                value = self.apply(cur)
+                check_exact(value)
+                self.memo[cur.id] = value
                 continue
             stack.append((cur, True))
             stack.extend((c, False) for c in reversed(self.operands(cur)) if c.id not in self.memo)
@@ -482,6 +485,7 @@ def _pow(ev: _Evaluator, n: PNode, a: Any, b: Any) -> Any:
     a, b = _both(ev, n, a, b)
     if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
         raise _operand_error(n, a, b, "raise scalars to scalar powers, e.g. `(F•F)^0.5`")
+    check_power(a, b)
     return a**b
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from ..errors import CodexValueError
+from ..lang.source import read_source
 
 __all__ = ["Cell", "Sheet", "parse_sheet", "load_sheet", "as_sheet", "CELL_ID"]
 
@@ -175,7 +176,7 @@ def load_sheet(path: str | os.PathLike[str]) -> Sheet:
     file = Path(path)
     if not file.is_file():
         raise CodexValueError(f"`{file}` is not a file; pass a `.codex` sheet or a `.ipynb` notebook.")
-    text = file.read_text(encoding="utf-8")
+    text = read_source(file)
     if file.suffix == ".ipynb":
         try:
             data = json.loads(text)

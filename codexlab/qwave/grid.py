@@ -6,6 +6,8 @@ include both endpoints (h = (hi − lo)/(n − 1)). An axis named `t` is a time 
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -14,11 +16,13 @@ import numpy as np
 
 from ..errors import CodexValueError, did_you_mean
 
-__all__ = ["Axis", "Grid", "BOUNDARY_CONDITIONS", "AXIS_NAMES"]
+__all__ = ["Axis", "Grid", "BOUNDARY_CONDITIONS", "AXIS_NAMES", "MIN_SPACING"]
 
 BoundaryCondition = Literal["periodic", "dirichlet", "neumann"]
 BOUNDARY_CONDITIONS: tuple[str, ...] = ("periodic", "dirichlet", "neumann")
 AXIS_NAMES: tuple[str, ...] = ("x", "y", "z", "t")
+#: The smallest grid spacing h: 1/h² (second derivatives) stays finite and h² a normal float.
+MIN_SPACING = math.sqrt(sys.float_info.min)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,13 @@ class Axis:
             raise CodexValueError(f"Axis `{self.name}` needs at least 3 points, got `{self.n}`.")
         if not float(self.hi) > float(self.lo):
             raise CodexValueError(f"Axis `{self.name}` needs hi > lo, got `{self.lo}..{self.hi}`; swap the bounds.")
+        if not math.isfinite(float(self.hi) - float(self.lo)):
+            raise CodexValueError(f"Axis `{self.name}` needs a finite width, got `{self.lo}..{self.hi}`; narrow it.")
+        if not self.spacing >= MIN_SPACING:
+            raise CodexValueError(
+                f"Axis `{self.name}` has a spacing of {self.spacing:.3g}, below the smallest that derivatives "
+                f"can divide by ({MIN_SPACING:.3g}); widen `{self.lo}..{self.hi}` or use fewer points."
+            )
 
     @property
     def periodic(self) -> bool:
@@ -137,7 +148,7 @@ class Grid:
     @property
     def size(self) -> int:
         """Total number of grid points."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)  # an exact int: 65536⁴ must not wrap to 0 as an int64 product would
 
     @property
     def spacing(self) -> tuple[float, ...]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..errors import CodexTypeError
+from ..errors import CodexTypeError, ResourceError
 from ..ops import implements
 from .grid import Grid
 
@@ -32,6 +32,9 @@ class HostContext:
     statement_hash: str = ""
     step: int = 0
     data_roots: tuple[Any, ...] = ()
+    #: How many solver time steps this call may take (what the loop-iteration limit leaves inside the
+    #: loops around it); None: no limit.
+    max_steps: int | None = None
 
 
 HostKernel = Callable[[list[Any], Mapping[str, Any], HostContext], Any]
@@ -126,6 +129,11 @@ def _evolve(args: list[Any], kw: Mapping[str, Any], ctx: HostContext) -> Any:
     dt = given.get("dt", kw["dt"])
     if steps is None or dt is None:
         raise CodexTypeError('`evolve` needs `steps` and `dt`: `evolve(ψ, 100, 0.001, eq="heat")`.')
+    if ctx.max_steps is not None and isinstance(steps, int | float) and steps > ctx.max_steps:
+        raise ResourceError(
+            f"`evolve` asks for {int(steps):,} time steps, over the {ctx.max_steps:,} the loop-iteration limit "
+            "leaves here (steps of loops around it multiply); take fewer steps."
+        )
     method = ctx.method if ctx.method in ("fd2", "fd4", "spectral") else None
     return solvers.evolve(
         _field(args[0], "evolve", "a field"), int(steps), float(dt), str(kw["eq"]), c=ctx.c, method=method

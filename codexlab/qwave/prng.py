@@ -14,10 +14,16 @@ import numpy as np
 
 from ..errors import CodexTypeError, CodexValueError
 
-__all__ = ["KEY_IMPL", "derive_key", "as_key", "key_words", "key_hex"]
+__all__ = ["KEY_IMPL", "check_seed", "derive_key", "as_key", "key_words", "key_hex"]
 
 KEY_IMPL = "threefry2x32"
 _HASH_DIGITS = 8
+
+
+def check_seed(seed: object) -> None:
+    """Raise `CodexValueError` unless `seed` is an integer in 0..2⁶³−1 (what a PRNG key accepts)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**63:
+        raise CodexValueError(f"`@seed` must be an integer in 0..2⁶³−1, got `{seed!r}`; write `@seed 7`.")
 
 
 def derive_key(seed: int, statement_hash: str, step: int) -> jax.Array:
@@ -27,8 +33,7 @@ def derive_key(seed: int, statement_hash: str, step: int) -> jax.Array:
     (at least 8 hex digits), `step` the draw's index inside the statement (a loop iteration, ≥ 0).
     Returns a typed JAX key (threefry2x32). Raises `CodexValueError` for a bad seed, hash or step.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) < 2**63:
-        raise CodexValueError(f"`@seed` must be an integer in 0..2⁶³−1, got `{seed!r}`; write `@seed 7`.")
+    check_seed(seed)
     if isinstance(step, bool) or not isinstance(step, int | np.integer) or not 0 <= int(step) < 2**31:
         raise CodexValueError(f"The draw step must be an integer in 0..2³¹−1, got `{step!r}`.")
     text = str(statement_hash)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import CodexNameError, CodexTypeError, did_you_mean
+from ..errors import CodexError, CodexNameError, CodexTypeError, did_you_mean, located
 from ..ops import KindEnv, OpTable
 from ..photon import ir
 from ..photon.context import RewriteContext, is_t_free
@@ -235,7 +235,7 @@ class _Rewriter:
 
 
 def _finite(value: int | float | complex) -> bool:
-    return math.isfinite(abs(value))
+    return isinstance(value, int) or math.isfinite(abs(value))  # abs() of a big int would overflow
 
 
 def _reads_only_constants(expr: ir.PNode, ctx: RewriteContext) -> bool:
@@ -267,5 +267,12 @@ def rewrite_cell(
     `CodexNameError` (a name not defined), `RewriteError` (rules without a fixpoint).
     """
     walker = _Rewriter(facts, env, rules=rules, table=table, c=c, on_directive=on_directive, is_function=is_function)
-    statements = [walker.statement(s) for s in program.statements]
+    statements = []
+    for s in program.statements:
+        try:
+            statements.append(walker.statement(s))
+        except CodexError as err:
+            raise err.at(getattr(s, "line", 0), getattr(s, "column", 0)) from None
+        except Exception as err:  # noqa: BLE001 - only CodexErrors leave the rewrite, located at their statement
+            raise located(err, getattr(s, "line", 0), getattr(s, "column", 0)) from err
     return RewrittenCell(statements, walker.derivations)

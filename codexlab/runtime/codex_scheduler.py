@@ -27,21 +27,35 @@ from typing import Any
 
 import sympy
 
-from ..errors import BackendError, CodexError, ResourceError
+from ..errors import BackendError, CodexError, ResourceError, located
 from ..ops import OpSpec, OpTable
 from ..photon import ir
 from ..photon.printing import to_unicode
 from ..photon.symbolic import NoSymbolicForm, to_sympy
 from .analysis import RewrittenCell, RewrittenStatement
 from .memory import CarrierMemory
-from .program import Group, Leaf, LoopCode, Op, Program, Statement
+from .program import Group, Leaf, LoopCode, Op, Program, Statement, check_iterations, nest_iterations
 
-__all__ = ["PlanSettings", "plan_cell", "plan_expression", "sym_size", "DEFAULT_SIZE_BOUND", "HARD_SIZE_LIMIT"]
+__all__ = [
+    "PlanSettings",
+    "plan_cell",
+    "plan_expression",
+    "sym_size",
+    "sym_depth",
+    "DEFAULT_SIZE_BOUND",
+    "HARD_SIZE_LIMIT",
+    "MAX_EXACT_DEPTH",
+    "MAX_GROUP_OPS",
+]
 
 #: The default `COST_THRESHOLD`: exact results with more SymPy nodes than this run on the grid.
 DEFAULT_SIZE_BOUND = 2000
 #: Under `@method exact`, an exact form that grows past this many nodes is refused with a sentence.
 HARD_SIZE_LIMIT = 50_000
+#: The most grid ops fused into one compiled program (a deterministic cap on compile work).
+MAX_GROUP_OPS = 8
+#: Exact forms nested deeper than this are not differentiated (SymPy's chain rule recurses per level).
+MAX_EXACT_DEPTH = 64
 #: Precisions whose grid ops may fuse into one program (others run each op in its own format).
 FUSED_PRECISIONS = frozenset({"fp64", "fp32", "fp16", "bf16"})
 _FIELD_METHODS = ("fd2", "fd4", "spectral")
@@ -67,6 +81,19 @@ def sym_size(expr: Any, cap: int) -> int:
             if count > cap:
                 return count
     return count
+
+
+def sym_depth(expr: Any, cap: int) -> int:
+    """Nesting depth of an exact value (matrices: the deepest entry), counted up to `cap` + 1."""
+    stack = [(item, 1) for item in (expr if isinstance(expr, sympy.MatrixBase) else [expr])]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > cap:
+            return deepest
+        stack.extend((arg, depth + 1) for arg in getattr(node, "args", ()))
+    return deepest
 
 
 def _key(n: ir.PNode) -> str:
@@ -224,6 +251,13 @@ class _Planner:
         limit = HARD_SIZE_LIMIT if self.memory.method == "exact" else max(self.settings.size_bound, DEFAULT_SIZE_BOUND)
         if spec.order > 0 and any(sizes.get(c.id, 0) > limit for c in children):
             return None, None
+        if spec.order > 0 and any(sym_depth(values[c.id], MAX_EXACT_DEPTH) > MAX_EXACT_DEPTH for c in children):
+            if self.memory.method == "exact":
+                raise ResourceError(
+                    f"The operand of `{spec.key}` nests deeper than {MAX_EXACT_DEPTH} levels, too deep to "
+                    "differentiate exactly; use `@method fd2` (or another grid method) for it."
+                )
+            return None, None
         env = {f"__a{i}": values[c.id] for i, c in enumerate(n.args)}
         env.update({f"__k_{k}": values[v.id] for k, v in n.kwargs})
         placeholder = ir.PNode(
@@ -318,7 +352,10 @@ class _Planner:
                 key = level[op.reg] if fuse else -1 - len(members)
                 members.setdefault(key, []).append(op.reg)
         keys = sorted(members, key=lambda k: (level[members[k][0]], k if k >= 0 else -k))
-        groups = [Group(i, tuple(members[k])) for i, k in enumerate(keys)]
+        # A level longer than MAX_GROUP_OPS is cut into programs of that many ops, in op order (each reads
+        # the earlier ones' registers): compiling one program grows faster than its op count.
+        chunks = [members[k][i : i + MAX_GROUP_OPS] for k in keys for i in range(0, len(members[k]), MAX_GROUP_OPS)]
+        groups = [Group(i, tuple(regs)) for i, regs in enumerate(chunks)]
         for g in groups:
             for reg in g.regs:
                 by_reg[reg].group = g.index
@@ -356,7 +393,18 @@ def plan_cell(cell: RewrittenCell, memory: CarrierMemory, settings: PlanSettings
             statements.append(planner.statement(rs))
         except CodexError as err:
             raise err.at(rs.line or getattr(rs.stmt, "line", 0), getattr(rs.stmt, "column", 0)) from None
+        except Exception as err:  # noqa: BLE001 - only CodexErrors leave the planner, located at their statement
+            raise located(err, rs.line or getattr(rs.stmt, "line", 0), getattr(rs.stmt, "column", 0)) from err
+        _check_loop_nest(statements[-1])
     return Program(statements)
+
+
+def _check_loop_nest(code: Statement) -> None:
+    """Refuse a loop nest whose literal bounds multiply past the limit, before anything runs."""
+    try:
+        check_iterations(nest_iterations(code))
+    except ResourceError as err:
+        raise err.at(code.line, code.column) from None
 
 
 def plan_expression(

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from ..errors import CodexTypeError, CodexValueError, ResourceError
+from ..errors import CodexTypeError, CodexValueError
 from .codex_trace import trace_event
 from .dispatch import PRECISION_DTYPES, as_grid_array, from_array, materialize
 from .memory import Binding
-from .program import Statement
-from .values import Value, kind_of_data
+from .program import Statement, check_iterations
+from .values import Value, Vetoed, kind_of_data
 
 if TYPE_CHECKING:
     from .machine import Machine
@@ -55,14 +55,8 @@ def _count(machine: Machine, code: Statement) -> int:
     n = materialize(machine, machine.run_quiet(bound))
     if not isinstance(n, int | float) or isinstance(n, bool) or not math.isfinite(n) or n < 0 or int(n) != n:
         raise CodexValueError(f"A loop count must be a whole number ≥ 0, got `{bound.text}`.")
-    from .machine import LIMITS
-
     total = int(n) * machine.loop_scale
-    if total > LIMITS["loop_iterations"]:
-        raise ResourceError(
-            f"The loop asks for {total:,} iterations (nested loops multiply), over the limit of "
-            f"{LIMITS['loop_iterations']:,}; bound it lower."
-        )
+    check_iterations(total)
     if machine.governance is not None:
         machine.governance.check_resources(loop_iterations=total)
     return int(n)
@@ -124,6 +118,15 @@ def _python_loop(machine: Machine, code: Statement, count: int) -> dict[str, Any
         if tracker is not None:
             tracker.observe(k, current, lambda v: materialize(machine, v))
         if loop.until is not None:
+            blocked = machine.blocked(loop.until)
+            if blocked is not None:  # the condition reads a vetoed name: it cannot be decided
+                return {
+                    "iterations": iterations,
+                    "condition_met": False,
+                    "attractor": None,
+                    "stopped_at": None,
+                    "undecided": blocked.reason.replace("not computed: it", "the condition"),
+                }
             cond = materialize(machine, machine.run_quiet(loop.until))
             if not isinstance(cond, bool):
                 raise CodexTypeError("The condition of `⟲ until` must be a comparison of numbers.")
@@ -249,6 +252,14 @@ def run_loop(machine: Machine, code: Statement) -> None:
         n for n in loop.names if n in m.bindings
     ]
     parents = [m.bindings[n].value.beam_id for n in reads if n in m.bindings]
+    bound = loop.count or loop.bound
+    blocked = machine.blocked(bound) if bound is not None else None
+    if blocked is not None:  # a bound that reads a vetoed name: the loop is not computed, like a statement
+        for name in loop.names:
+            record = Vetoed(name, blocked.law, blocked.reason, blocked.beam_id)
+            m.veto(record)
+            machine.result.values[name] = record
+        return
     count = _count(machine, code)
     saved_quiet, saved_scale = machine.quiet, machine.loop_scale
     machine.quiet, machine.loop_scale = True, machine.loop_scale * max(count, 1)
@@ -290,6 +301,9 @@ def _loop_beams(
     if stopped is not None:
         result["stopped_at"] = stopped
         result["warning"] = f"`⟲` stopped at iteration {stopped}: a value became NaN or Inf."
+        machine.trace.append(trace_event("warning", message=result["warning"]))
+    elif run.get("undecided"):
+        result["warning"] = f"`⟲ until` stopped after {result['iterations']} iterations: {run['undecided']}."
         machine.trace.append(trace_event("warning", message=result["warning"]))
     elif not met:
         result["warning"] = f"`⟲ until` stopped after {count} iterations without its condition holding."

@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from ..contracts import BeamEvent
-from ..errors import CodexCancelled, CodexError, CodexTypeError, ResourceError
+from ..errors import CodexCancelled, CodexError, CodexTypeError, ResourceError, located
 from ..ops import OpTable
 from ..photon import ir
 from ..photon.symbolic import exact_terms
@@ -34,14 +34,11 @@ from .codex_trace import step_kind, trace_event
 from .cost import CodexCostEstimator
 from .dispatch import ConsentRefused, materialize, run_ops, statement_hash
 from .memory import Binding, CarrierMemory
-from .program import Leaf, Op, Place, Program, Statement
+from .program import LIMITS, Leaf, Op, Place, Program, Statement
 from .states import States
 from .values import Value, Vetoed, as_kind
 
 __all__ = ["Machine", "CellResult", "Hook", "LIMITS"]
-
-#: Resource limits checked before anything is allocated (SoulLaw's resource law reads these too).
-LIMITS = {"grid_points": 64 * 1024 * 1024, "loop_iterations": 1_000_000}
 
 
 @dataclass
@@ -139,7 +136,16 @@ class Machine:
 
     def host_context(self) -> HostContext:
         m = self.memory
-        return HostContext(m.grid, self.grid_method, m.wave_c, m.seed, self.stmt_hash, self.step, self.data_roots)
+        return HostContext(
+            m.grid,
+            self.grid_method,
+            m.wave_c,
+            m.seed,
+            self.stmt_hash,
+            self.step,
+            self.data_roots,
+            max_steps=LIMITS["loop_iterations"] // self.loop_scale,
+        )
 
     def snapshot(self, code: Statement, op: Op) -> bool:
         """Whether an op's value gets a vault snapshot: the value a statement binds (or every op's)."""
@@ -190,6 +196,8 @@ class Machine:
                 self.binding(code)
         except CodexError as err:
             raise err.at(code.line, code.column) from None
+        except Exception as err:  # noqa: BLE001 - only CodexErrors leave a statement, located at it
+            raise located(err, code.line, code.column) from err
 
     def directive(self, code: Statement) -> None:
         from ..lang import ast

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +12,7 @@ from ..errors import CodexNameError, CodexValueError, did_you_mean
 from ..lang import ast
 from ..photon.ir import PNode
 from ..qwave.grid import Grid
+from ..qwave.prng import check_seed
 from .values import Value, Vetoed
 
 __all__ = ["Binding", "CarrierMemory", "PRECISIONS", "METHODS", "grid_from_directive"]
@@ -17,6 +20,9 @@ __all__ = ["Binding", "CarrierMemory", "PRECISIONS", "METHODS", "grid_from_direc
 PRECISIONS = ("fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1", "int8", "auto")
 #: `@method`: how ops on fields run (see `codex_scheduler`).
 METHODS = ("auto", "exact", "fd2", "fd4", "spectral")
+
+#: The largest `@wave` speed: c² stays a finite float.
+_MAX_WAVE_SPEED = math.sqrt(sys.float_info.max)
 
 
 def grid_from_directive(directive: ast.Directive) -> Grid:
@@ -130,6 +136,10 @@ class CarrierMemory:
         if d.name == "seed":
             if not words or not isinstance(words[0], int):
                 raise CodexValueError("`@seed` needs an integer, e.g. `@seed 7`.", **where)
+            try:
+                check_seed(words[0])
+            except CodexValueError as err:
+                raise err.at(where["line"], where["column"]) from None
             self.seed = int(words[0])
             return {"seed": self.seed}
         if d.name == "container":
@@ -140,6 +150,8 @@ class CarrierMemory:
             c = options.get("c", words[0] if words else None)
             if not isinstance(c, (int, float)) or c <= 0:
                 raise CodexValueError("`@wave` needs a positive speed, e.g. `@wave c=2`.", **where)
+            if not c <= _MAX_WAVE_SPEED:  # □ multiplies by c², which must stay a finite float
+                raise CodexValueError(f"`@wave c={c}` is too large; use a speed up to {_MAX_WAVE_SPEED:.3g}.", **where)
             self.wave_c = float(c)
             return {"wave_c": self.wave_c}
         if d.name == "method":

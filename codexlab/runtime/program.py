@@ -23,7 +23,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ResourceError
 from ..photon import ir
+from ..sqi.soullaw_config import DEFAULT_THRESHOLDS
 
 __all__ = ["Op", "Leaf", "Group", "Statement", "LoopCode", "Program", "Instruction", "Place"]
 
@@ -82,6 +84,34 @@ class Group:
 
     index: int
     regs: tuple[str, ...]
+
+
+#: Run-time limits: points of one grid, and iterations of a loop nest (nested counts multiply); they start
+#: at SoulLaw's defaults, which a container's policy may lower further.
+LIMITS = {
+    "grid_points": int(DEFAULT_THRESHOLDS["max_grid_points"]),
+    "loop_iterations": int(DEFAULT_THRESHOLDS["max_loop_iterations"]),
+}
+
+
+def check_iterations(total: int) -> None:
+    """Refuse a loop (nest) that would run its innermost body `total` times, past the limit."""
+    if total > LIMITS["loop_iterations"]:
+        raise ResourceError(
+            f"The loop asks for {total:,} iterations (nested loops multiply), over the limit of "
+            f"{LIMITS['loop_iterations']:,}; bound it lower."
+        )
+
+
+def nest_iterations(code: Statement) -> int:
+    """How often the innermost bodies of a loop nest run, from its literal bounds (exact ints, never
+    wrapping); a bound known only at run time counts as 1 here and is checked when it is known."""
+    if code.loop is None:
+        return 0
+    bound = code.loop.count or code.loop.bound
+    exact = bound.exact if bound is not None else None
+    n = int(exact) if exact is not None and getattr(exact, "is_Integer", False) and exact >= 0 else 1
+    return n * max(1, sum(nest_iterations(s) for s in code.loop.body))
 
 
 @dataclass

@@ -101,6 +101,9 @@ def test_bad_options_raise() -> None:
         ("^", 2, -1, None),
         ("^", -1, -3, -1),
         ("^", 10, 10**6, None),  # too large to build
+        ("^", 10, 400, None),  # past the float range: left to the exact path (cmath.isfinite overflowed)
+        ("*", 10**300, 10**100, None),
+        ("^", 10, 250, 10**250),
         ("^", 1.5, 2, 2.25),
         ("^", -8.0, 1 / 3, None),  # complex from real operands
         ("^", 0.0, -1.0, None),

@@ -124,7 +124,9 @@ def test_symbols_off_the_grid_are_refused() -> None:
         lambdify_on_grid("x", GRID)  # type: ignore[arg-type]
 
 
-def test_compiled_functions_are_cached_by_content() -> None:
+def test_compiled_functions_are_cached_by_content(monkeypatch) -> None:
+    # An empty cache of its own: earlier tests in this process may have filled the shared one (LRU, 256).
+    monkeypatch.setattr(ongrid, "_CACHE", type(ongrid._CACHE)())
     expr = sp.cos(5 * X) * sp.sin(7 * Y) + sp.Rational(1, 7)
     lambdify_on_grid(expr, GRID, backend="numpy")
     size = len(ongrid._CACHE)

@@ -74,3 +74,17 @@ def test_grid_errors() -> None:
         Grid.default().axis("yy")
     with pytest.raises(CodexValueError, match="not uniformly spaced"):
         Grid.from_coords({"x": [0.0, 0.1, 0.3, 0.4]})
+
+
+def test_size_is_exact_past_int64() -> None:
+    axes = [Axis(name, 0.0, 1.0, 65536) for name in ("x", "y", "z", "t")]
+    assert Grid(tuple(axes)).size == 2**64  # an int64 product wraps this to 0
+
+
+@pytest.mark.parametrize(("hi", "n"), [(1e-320, 16), (1e-160, 3)])
+def test_a_spacing_too_small_to_divide_by_is_refused(hi: float, n: int) -> None:
+    with pytest.raises(CodexValueError, match="spacing"):
+        Axis("x", 0.0, hi, n)
+    assert Axis("x", 0.0, 1e-100, n).spacing > 0  # small but divisible: accepted
+    h = hi / n
+    assert h * h < np.finfo(np.float64).tiny or not np.isfinite(1 / (h * h))  # the reference: h² underflows

@@ -29,7 +29,7 @@ S = f * 3
 
 def test_a_failed_cell_is_named_at_its_file_line_and_its_dependants_do_not_run(lab: Lab) -> None:
     with pytest.raises(
-        SheetError, match=r"Cell `broken` \(line 8\) failed: CodexNameError: `nothing_here` is not defined"
+        SheetError, match=r"Cell `broken` \(line 8\) failed at line 8: CodexNameError: `nothing_here` is not defined"
     ) as err:
         lab.run_sheet(SHEET, jobs=2)
     assert isinstance(err.value.__cause__, CodexNameError)
