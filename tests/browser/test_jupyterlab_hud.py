@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -203,8 +204,11 @@ def test_tour_runs_in_jupyterlab_with_a_live_hud_and_replay(jupyterlab: str, out
                     break
                 time.sleep(0.03)
             assert seen_running, "the ⟲ cell's HUD never appeared while the cell was running"
-            assert len(snapshots) >= 3, f"the HUD timeline changed {len(snapshots) - 1} times while the loop ran"
-            assert any("/ 6000" in s for s in snapshots), "no loop progress was shown"
+            # Live: the timeline changed while the cell ran and showed the loop part-way (how often it
+            # changes depends on the machine's speed and load, so only that is asserted).
+            assert len(snapshots) >= 2, f"the HUD timeline changed {len(snapshots) - 1} times while the loop ran"
+            done = [int(m) for s in snapshots for m in re.findall(r"(\d+) / 6000", s)]
+            assert any(0 < d < 6000 for d in done), f"no part-way loop progress was shown (counts seen: {done})"
 
             # ---- the whole notebook ran: the last cell shows the (expected) syntax error
             page.locator(".jp-OutputArea-output", has_text="CodexSyntaxError").wait_for(timeout=120_000)
