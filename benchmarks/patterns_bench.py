@@ -15,10 +15,11 @@ Medians of `--mine-repeats` (3). Target: 100k beams mined in under 2 s.
 Fusion: a real `Lab` on a 256² grid runs each formula cell `--cell-runs` times (3); then
 `recombine_from_beams(container_beams(...), min_support=3)` on all the container's beams (it returns the
 single most supported chain) and on each formula's beams (plus the ingest cell), so every cell's chain
-gets its glyph. For each distinct glyph: the speedup it measured itself (`glyph.speedup`,
-`glyph.timings_ms`), and an independent timing per `--sizes`: `glyph.kernel(grid)(**inputs)` vs
-`run_op_by_op`, interleaved, two warm-up calls each, then the median of `--repeats` (≥ 10). Target: every
-kept fusion at least 1.2× faster than op-by-op, or dropped.
+gets its glyph. A Lab keeps a glyph by its static memory-traffic gain (`glyph.traffic_gain` ≥ 1.2×, from
+the ops' specs — never by a timing); for each distinct glyph the bench reports that gain, the speedup the
+glyph measured itself (`glyph.speedup`, a report), and an independent timing per `--sizes`:
+`glyph.kernel(grid)(**inputs)` vs `run_op_by_op`, interleaved, two warm-up calls each, then the median of
+`--repeats` (≥ 10). Target: every kept fusion at least 1.2× faster than op-by-op.
 """
 
 from __future__ import annotations
