@@ -57,7 +57,7 @@ def test_a_failing_cell_on_a_worker_names_the_cell_and_line(tmp_path: Path, clie
     lab = new_lab(tmp_path / "home")
     text = "# %% one\n@grid x:-1..1:16, y:-1..1:16\na := x + y\n\n# %% two\nb = a + 1\nc = nothere * 2\n"
     with pytest.raises(
-        SheetError, match=r"Cell `two` \(line 6\) failed: CodexNameError: `nothere` is not defined"
+        SheetError, match=r"Cell `two` \(line 6\) failed at line 7: CodexNameError: `nothere` is not defined"
     ) as err:
         lab.run_sheet(text, client=client, cache=False)
     assert err.value.sheet_run.ran == ["one"]

@@ -8,8 +8,9 @@ from __future__ import annotations
 from ._server import Client, ServiceProcess, finished
 from .conftest import run
 
-# One instruction that runs for many seconds inside one kernel call: no cancel check can interrupt it.
-STUCK = '@grid x:-1..1:64, y:-1..1:64\nψ := gaussian(x, y, σ=0.2)\nu = evolve(ψ, 3000000, 1e-7, eq="heat")\n'
+# One instruction that runs for many seconds inside one kernel call: no cancel check can interrupt it
+# (steps within the loop limit of 1,000,000, on a grid large enough to take well past the 4 s limit).
+STUCK = '@grid x:-1..1:128, y:-1..1:128\nψ := gaussian(x, y, σ=0.2)\nu = evolve(ψ, 900000, 1e-7, eq="heat")\n'
 SMALL = "@grid x:-1..1:16, y:-1..1:16\nψ := gaussian(x, y, σ=0.2)\nL = Δψ\n"
 
 
