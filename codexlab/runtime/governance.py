@@ -72,10 +72,12 @@ class Governance:
 
     # ------------------------------------------------------------------------------- before running
 
-    def check_resources(self, *, grid: Grid | None = None, loop_iterations: int | None = None) -> None:
-        """Refuse a request over the limits before anything is allocated (the resource law)."""
+    def check_resources(self, *, grid: Grid | None = None, loop_iterations: int | None = None, arrays: int = 4) -> None:
+        """Refuse a request over the limits before anything is allocated (the resource law): the grid's
+        points, and `arrays` complex grid-sized arrays held at once (by default a field and a few
+        temporaries; `program.field_arrays` counts a statement's), in exact integers."""
         points = grid.size if grid is not None else None
-        est_bytes = points * 16 * 4 if points is not None else None  # a complex field and a few temporaries
+        est_bytes = points * 16 * arrays if points is not None else None
         verdicts = check_resources(points, est_bytes, loop_iterations, self.config.thresholds)
         if verdict_of(verdicts) == "veto":
             first = next(v for v in verdicts if v.outcome == "veto")

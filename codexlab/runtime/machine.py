@@ -34,7 +34,7 @@ from .codex_trace import step_kind, trace_event
 from .cost import CodexCostEstimator
 from .dispatch import ConsentRefused, materialize, run_ops, statement_hash
 from .memory import Binding, CarrierMemory
-from .program import LIMITS, Leaf, Op, Place, Program, Statement
+from .program import LIMITS, Leaf, Op, Place, Program, Statement, field_arrays
 from .states import States
 from .values import Value, Vetoed, as_kind
 
@@ -241,6 +241,8 @@ class Machine:
             self.memory.veto(record)
             self.result.values[target] = record
             return
+        if self.governance is not None and code.ops:
+            self.governance.check_resources(grid=self.memory.grid, arrays=field_arrays(code, self.memory.grid.ndim))
         start = len(self.recorder.beams)
         self.stmt_hash = statement_hash(target, code.expr)
         self.recorder.statement_source = "photon" if code.rules else None

@@ -27,7 +27,7 @@ from ..errors import ResourceError
 from ..photon import ir
 from ..sqi.soullaw_config import DEFAULT_THRESHOLDS
 
-__all__ = ["Op", "Leaf", "Group", "Statement", "LoopCode", "Program", "Instruction", "Place"]
+__all__ = ["Op", "Leaf", "Group", "Statement", "LoopCode", "Program", "Instruction", "Place", "field_arrays"]
 
 #: Where in a statement the machine is: `("stmt",)` (a directive, record or loop statement starts),
 #: `("leaf", reg)`, `("op", reg)`, `("group", index)` (a fused group), `("bind",)` (its value is about
@@ -101,6 +101,15 @@ def check_iterations(total: int) -> None:
             f"The loop asks for {total:,} iterations (nested loops multiply), over the limit of "
             f"{LIMITS['loop_iterations']:,}; bound it lower."
         )
+
+
+def field_arrays(code: Statement, ndim: int) -> int:
+    """The most grid-sized arrays one op of the statement holds at once — its operands' and its result's
+    components (a vector has `ndim`, a tensor `ndim²`) — and at least the 4 of a field op with temporaries."""
+    components = {"field": 1, "vector": ndim, "tensor": ndim * ndim}
+    kinds = {leaf.reg: leaf.kind for leaf in code.leaves} | {op.reg: op.kind for op in code.ops}
+    need = [components.get(op.kind, 0) + sum(components.get(kinds.get(a, ""), 0) for a in op.args) for op in code.ops]
+    return max([4, *need])
 
 
 def nest_iterations(code: Statement) -> int:

@@ -52,6 +52,18 @@ def _only_error_beam(lab: Lab) -> None:
 # --------------------------------------------------------------------------------------------- grids
 
 
+def test_an_op_whose_operands_and_result_pass_the_memory_limit_is_refused_before_it_runs(lab):
+    # 32³ points; v ⊗ v holds 3 + 3 + 9 complex components (3,932,160 bytes), a field op 4 (1,048,576):
+    # with max_bytes between the two the field op runs and the tensor product is refused before it allocates.
+    points = 32**3
+    lab.configure(thresholds={"max_bytes": 2 * 1024 * 1024})
+    code = "@grid x:-1..1:32, y:-1..1:32, z:-1..1:32\nv := [x, y, z]\nf := x*y\nL = Δf\nT = v ⊗ v\n"
+    err = _refused(lab, code, ResourceError)
+    assert f"{points * 16 * 15:,} estimated bytes" in str(err), str(err)
+    assert err.line == 5
+    _only_error_beam(lab)
+
+
 def test_a_grid_whose_point_count_overflows_int64_is_refused_with_its_exact_count(lab):
     err = _refused(lab, "@grid x:0..1:65536, y:0..1:65536, z:0..1:65536, t:0..1:65536\nf := x", ResourceError)
     assert f"{65536**4:,}" in str(err) and f"{LIMITS['grid_points']:,}" in str(err)
