@@ -129,10 +129,11 @@ def test_registry_rejects_duplicates_and_unknown_names(monkeypatch: pytest.Monke
         K.lap(np.zeros(8), axes, backend="never")
 
 
-def test_selection_measures_once_and_keeps_the_fastest(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_selection_is_a_fixed_rule_never_a_timing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large inputs go to the first optional backend that takes them, small ones to JAX — the same choice
+    however fast each backend is (two backends can round differently, and values must not follow timings)."""
     monkeypatch.setattr(backends, "_REGISTRY", {k: dict(v) for k, v in backends._REGISTRY.items()})
-    monkeypatch.setattr(backends, "_CHOICE", {})
-    monkeypatch.setattr(backends, "_MEASURED", {})
+    backends._REGISTRY["lap"] = {"jax": backends._REGISTRY["lap"]["jax"]}  # numba or not, the same test
     calls: list[str] = []
     reference = backends.backends_for("lap")["jax"].fn
 
@@ -140,19 +141,16 @@ def test_selection_measures_once_and_keeps_the_fastest(monkeypatch: pytest.Monke
         calls.append("fake")
         return reference(u, axes, method, **kw)
 
+    def no_timing(*_a: Any) -> float:
+        raise AssertionError("selection measured a timing")
+
     backends.register_backend("lap", "fake", fake, devices=("cpu", "gpu", "tpu"))
-    speed = {"jax": 2.0, "fake": 1.0, "numba": 3.0}
-    device = jax.default_backend()
-    expected = {name for name, b in backends.backends_for("lap").items() if device in b.devices}
-    monkeypatch.setattr(backends, "_time", lambda b, *a: speed[b.name])
+    monkeypatch.setattr(backends, "_time", no_timing)
     axes = K.axis_specs(Grid.from_spec([("x", 0, 1, 512), ("y", 0, 1, 256)]))
     u = np.random.default_rng(0).standard_normal((512, 256))
     out = K.lap(u, axes)
     assert calls == ["fake"]
-    K.lap(u, axes)
-    assert calls == ["fake", "fake"]
-    (timings,) = backends.measurements().values()
-    assert set(timings) == expected and timings["fake"] == 1.0 and timings["jax"] == 2.0
     np.testing.assert_allclose(np.asarray(out), np.asarray(K.lap(u, axes, backend="jax")), rtol=1e-12)
     small = K.axis_specs(Grid.from_spec([("x", 0, 1, 16)]))
     assert backends.select("lap", np.zeros(16), small, "fd2", scales=(1.0,)).name == "jax"
+    assert calls == ["fake"]

@@ -1,10 +1,12 @@
-"""Kernel backends: one registry of implementations per operation, chosen per op/size/device by measurement.
+"""Kernel backends: one registry of implementations per operation, chosen per op/size/device by a fixed rule.
 
 Every op has the JAX implementation (`"jax"`, all devices). Optional backends (e.g. `"numba"` on the
-CPU) register themselves when their package imports and say which inputs they support. For inputs of
-at least `MEASURE_MIN_POINTS` points with several candidates, the first call times each candidate on
-the actual input (one warm-up, then the median of `MEASURE_REPEATS` runs) and keeps the fastest for
-that (op, device, dtype, shape, axes, method); smaller inputs use JAX. `backend=` forces a choice.
+CPU) register themselves when their package imports and say which inputs they support. Inputs of at
+least `PREFER_MIN_POINTS` points go to the first optional backend (in registration order) that runs on
+the device and supports them; smaller inputs, and inputs no optional backend takes, use JAX. The rule
+never looks at timings: backends can round differently in the last bit, and the same call must give
+the same values in every run and process. `backend=` forces a choice; `time_backends` measures the
+candidates for a report.
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ __all__ = [
     "backends_for",
     "dispatch",
     "select",
-    "measurements",
-    "MEASURE_MIN_POINTS",
-    "MEASURE_REPEATS",
+    "time_backends",
+    "PREFER_MIN_POINTS",
+    "TIME_REPEATS",
 ]
 
-MEASURE_MIN_POINTS = 1 << 16
-MEASURE_REPEATS = 3
+PREFER_MIN_POINTS = 1 << 16
+TIME_REPEATS = 3
 DEFAULT = "jax"
 _OPTIONAL = {"numba": "codexlab.qwave.backends.numba_cpu"}
 
@@ -50,8 +52,6 @@ class Backend:
 
 
 _REGISTRY: dict[str, dict[str, Backend]] = {}
-_CHOICE: dict[tuple[Any, ...], str] = {}
-_MEASURED: dict[tuple[Any, ...], dict[str, float]] = {}
 _loaded = False
 
 
@@ -74,8 +74,6 @@ def register_backend(
         raise BackendError(f"Backend `{name}` of `{op}` is already registered; pass `override=True` to replace it.")
     backend = Backend(op, name, fn, tuple(devices), supports or _always)
     ops[name] = backend
-    for key in [k for k in _CHOICE if k[0] == op]:
-        del _CHOICE[key]
     return backend
 
 
@@ -109,7 +107,7 @@ def _time(backend: Backend, u: Any, axes: Any, method: str, kw: dict[str, Any]) 
     """Median seconds of one call after a warm-up call (which compiles)."""
     jax.block_until_ready(backend.fn(u, axes, method, **kw))
     times = []
-    for _ in range(MEASURE_REPEATS):
+    for _ in range(TIME_REPEATS):
         start = time.perf_counter()
         jax.block_until_ready(backend.fn(u, axes, method, **kw))
         times.append(time.perf_counter() - start)
@@ -117,7 +115,7 @@ def _time(backend: Backend, u: Any, axes: Any, method: str, kw: dict[str, Any]) 
 
 
 def select(op: str, u: Any, axes: Any, method: str, backend: str | None = None, **kw: Any) -> Backend:
-    """The backend that runs `op` on this input: forced, the only candidate, JAX when small, or measured."""
+    """The backend that runs `op` on this input: forced, else the fixed rule of the module docstring."""
     if backend is not None:
         known = backends_for(op)
         if backend not in known:
@@ -133,30 +131,21 @@ def select(op: str, u: Any, axes: Any, method: str, backend: str | None = None, 
                 "use `backend=None`."
             )
         return chosen
-    small = int(np.prod(np.shape(u))) < MEASURE_MIN_POINTS
-    if small and DEFAULT in _REGISTRY.get(op, {}):
-        jax_backend = _REGISTRY[op][DEFAULT]
-        if _device() in jax_backend.devices and jax_backend.supports(u, axes, method, **kw):
-            return jax_backend
     cands = _candidates(op, u, axes, method, kw)
     default = next((b for b in cands if b.name == DEFAULT), cands[0] if cands else None)
     if default is None:
         raise BackendError(f"No backend of `{op}` runs on `{_device()}`; register one with `register_backend`.")
-    if len(cands) == 1 or small:
+    if int(np.prod(np.shape(u))) < PREFER_MIN_POINTS:
         return default
-    key = (op, _device(), str(u.dtype), tuple(np.shape(u)), axes, method, tuple(sorted(kw.items())))
-    if key not in _CHOICE:
-        timings = {b.name: _time(b, u, axes, method, kw) for b in cands}
-        _MEASURED[key] = timings
-        _CHOICE[key] = min(timings, key=lambda name: timings[name])
-    return backends_for(op)[_CHOICE[key]]
+    return next((b for b in cands if b.name != DEFAULT), default)
+
+
+def time_backends(op: str, u: Any, axes: Any, method: str, **kw: Any) -> dict[str, float]:
+    """Median seconds per call of every backend that could run `op` on this input (a report: the choice
+    never depends on it)."""
+    return {b.name: _time(b, u, axes, method, kw) for b in _candidates(op, u, axes, method, kw)}
 
 
 def dispatch(op: str, u: Any, axes: Any, method: str, *, backend: str | None = None, **kw: Any) -> Any:
     """Run `op` on `u` with the selected backend."""
     return select(op, u, axes, method, backend, **kw).fn(u, axes, method, **kw)
-
-
-def measurements() -> dict[tuple[Any, ...], dict[str, float]]:
-    """Seconds per backend behind each measured choice, keyed by (op, device, dtype, shape, axes, ...)."""
-    return dict(_MEASURED)
